@@ -1,0 +1,333 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { wrap, type Remote } from 'comlink';
+import type { ComputeTask } from '../src/compute-task.js';
+import { BackendError, TaskExecutionError } from '../src/errors.js';
+import { rebuildError, type ErrorData } from '../src/internal/remote-error.js';
+import type { ModuleFunctionRef } from '../src/task-types.js';
+import { endpointOf, processEndpoint } from './endpoint.mjs';
+import { callArguments, type ExecutionSink } from './execution-sink.js';
+
+interface FunctionDef { id: number; source?: string; module?: string; export?: string }
+interface Job { id: number; fn: number; args: unknown[] }
+interface JobResult { id: number; ok: boolean; value?: unknown; error?: ErrorData }
+interface WorkerRuntime { submit(batch: { fns: FunctionDef[]; jobs: Job[] }): void; collect(): JobResult[] }
+
+interface Slot {
+  handle: Worker | ChildProcess;
+  remote: Remote<WorkerRuntime>;
+  inFlight: Map<number, ComputeTask>;
+  known: Set<number>;
+  alive: boolean;
+  /** running one suspect task alone */
+  exclusive: boolean;
+  lastError: string | null;
+  exited: Promise<void>;
+}
+
+/** Per-task bookkeeping while a task is in the pool. */
+interface PoolEntry { job: number; slot: Slot | null; timer: NodeJS.Timeout | null; suspect: boolean }
+
+export type PoolMode = 'threads' | 'processes';
+
+/** Most jobs one worker holds at once; batches are sized to spread the queue evenly below this. */
+const MAX_WINDOW = 256;
+/** Consecutive worker deaths with nothing completed in between before the pool gives up. */
+const MAX_CRASH_STREAK = 8;
+
+/**
+ * A pool of worker threads or child Node processes running shipped functions. Jobs go out in
+ * batches (one comlink call per batch) and come back in batches (a long-poll `collect`). A worker
+ * that dies fails the one task it ran, or, when it held several, hands them back to run one at a
+ * time so only the culprit fails. Timeouts and cancellation terminate the worker for real.
+ */
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private queue: ComputeTask[] = [];
+  private head = 0;
+  private suspects: ComputeTask[] = [];
+  private pumpScheduled = false;
+  private nextJob = 1;
+  private nextFn = 1;
+  private readonly fnIds = new WeakMap<object, number>();
+  /** one id per distinct source text, so a fresh closure object per task ships its source once */
+  private readonly sourceIds = new Map<string, number>();
+  private readonly moduleIds = new Map<string, number>();
+  private readonly defs = new Map<number, FunctionDef>();
+  private crashStreak = 0;
+  private closed = false;
+
+  constructor(private readonly options: { mode: PoolMode; size: number; sink: ExecutionSink }) {}
+
+  start(): void {
+    for (let i = 0; i < this.options.size; i++) this.slots.push(this.spawnSlot());
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  enqueue(task: ComputeTask): void {
+    task._exec = { job: 0, slot: null, timer: null, suspect: false } satisfies PoolEntry;
+    this.queue.push(task);
+    this.schedulePump();
+  }
+
+  /** Stops a task for real: a queued one is dropped; a running one loses its worker. */
+  async kill(task: ComputeTask): Promise<void> {
+    const entry = task._exec as PoolEntry | undefined;
+    if (!entry?.slot) return;
+    const slot = entry.slot;
+    this.forget(task);
+    await this.retire(slot, 'killed');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => this.retire(s, 'closed', false)));
+    this.slots.length = 0;
+  }
+
+  private spawnSlot(): Slot {
+    const { mode } = this.options;
+    let handle: Worker | ChildProcess;
+    let remote: Remote<WorkerRuntime>;
+    if (mode === 'threads') {
+      const worker = new Worker(new URL('./thread-worker.mjs', import.meta.url));
+      handle = worker;
+      remote = wrap<WorkerRuntime>(endpointOf(worker));
+    } else {
+      const child = fork(new URL('./process-worker.mjs', import.meta.url), [], {
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        execArgv: [],
+      });
+      handle = child;
+      remote = wrap<WorkerRuntime>(processEndpoint(child));
+    }
+    const slot: Slot = {
+      handle, remote, inFlight: new Map(), known: new Set(), alive: true, exclusive: false, lastError: null,
+      exited: new Promise<void>((resolve) => handle.once('exit', () => resolve())),
+    };
+    handle.on('error', (err: Error) => {
+      slot.lastError = `${err.name}: ${err.message}`;
+    });
+    handle.once('exit', (code: number | null, signal?: NodeJS.Signals | null) => this.onExit(slot, code, signal ?? null));
+    void this.collectLoop(slot);
+    return slot;
+  }
+
+  private async collectLoop(slot: Slot): Promise<void> {
+    while (slot.alive) {
+      let results: JobResult[];
+      try {
+        results = await slot.remote.collect();
+      } catch {
+        return;
+      }
+      if (!slot.alive) return;
+      for (const r of results) this.settle(slot, r);
+      if (slot.exclusive && slot.inFlight.size === 0) slot.exclusive = false;
+      this.schedulePump();
+    }
+  }
+
+  private settle(slot: Slot, r: JobResult): void {
+    const task = slot.inFlight.get(r.id);
+    if (!task) return; // killed or timed out meanwhile
+    this.forget(task);
+    this.crashStreak = 0;
+    if (r.ok) this.options.sink.completed(task, { returnValue: r.value });
+    else this.options.sink.failed(task, rebuildError(r.error!));
+  }
+
+  /** Drops the pool's hold on a task (its slot entry and timer). */
+  private forget(task: ComputeTask): void {
+    const entry = task._exec as PoolEntry;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.slot?.inFlight.delete(entry.job);
+    entry.slot = null;
+    entry.timer = null;
+  }
+
+  private onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+    if (!slot.alive) return; // we retired it
+    slot.alive = false;
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    const victims = [...slot.inFlight.values()];
+    for (const t of victims) this.forget(t);
+    this.replace(slot);
+    this.crashStreak++;
+    if (victims.length === 1 || this.crashStreak > MAX_CRASH_STREAK) {
+      for (const t of victims) {
+        const detail = slot.lastError ? ` (${slot.lastError})` : '';
+        this.options.sink.failed(t, new TaskExecutionError(`Task ${t.uid}: its ${this.workerWord()} exited with ${how}${detail}`, { taskUid: t.uid, signal }));
+      }
+    } else {
+      // the culprit is one of them: rerun each alone
+      for (const t of victims) {
+        (t._exec as PoolEntry).suspect = true;
+        this.suspects.push(t);
+        this.options.sink.requeued(t);
+      }
+    }
+    if (this.crashStreak > MAX_CRASH_STREAK) this.failQueued(`workers keep dying (last: ${how})`);
+    this.schedulePump();
+  }
+
+  private workerWord(): string {
+    return this.options.mode === 'threads' ? 'worker thread' : 'worker process';
+  }
+
+  private failQueued(reason: string): void {
+    const err = new BackendError(`Worker pool cannot run tasks: ${reason}`);
+    for (const t of this.drainQueue()) this.options.sink.failed(t, err);
+  }
+
+  private drainQueue(): ComputeTask[] {
+    const rest = [...this.suspects, ...this.queue.slice(this.head)];
+    this.suspects = [];
+    this.queue = [];
+    this.head = 0;
+    return rest;
+  }
+
+  /** Terminates a slot; innocent tasks on it go back to the queue. */
+  private async retire(slot: Slot, _why: string, replace = true): Promise<void> {
+    if (slot.alive) {
+      slot.alive = false;
+      const innocents = [...slot.inFlight.values()];
+      for (const t of innocents) {
+        this.forget(t);
+        if (!this.closed) {
+          this.queue.push(t);
+          this.options.sink.requeued(t);
+        }
+      }
+      if (replace && !this.closed) this.replace(slot);
+      if (slot.handle instanceof Worker) void slot.handle.terminate();
+      else slot.handle.kill('SIGKILL');
+      this.schedulePump();
+    }
+    await slot.exited;
+  }
+
+  private replace(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0 && !this.closed) this.slots[i] = this.spawnSlot();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const alive = this.slots.filter((s) => s.alive && !s.exclusive);
+    if (alive.length === 0) return;
+    // suspects run alone on an idle worker
+    while (this.suspects.length) {
+      const idle = alive.find((s) => !s.exclusive && s.inFlight.size === 0);
+      if (!idle) break;
+      const t = this.suspects.shift()!;
+      if (t.state !== 'QUEUED') continue;
+      idle.exclusive = true;
+      this.dispatch(idle, [t]);
+    }
+    let pending = this.queue.length - this.head;
+    if (pending === 0) return;
+    const open = alive.filter((s) => !s.exclusive);
+    if (open.length === 0) return;
+    const share = Math.min(MAX_WINDOW, Math.ceil(pending / open.length));
+    for (const slot of open) {
+      const room = Math.min(share, MAX_WINDOW - slot.inFlight.size);
+      if (room <= 0) continue;
+      const batch: ComputeTask[] = [];
+      while (batch.length < room && this.head < this.queue.length) {
+        const t = this.queue[this.head++]!;
+        if (t.state === 'QUEUED') batch.push(t);
+      }
+      if (batch.length) this.dispatch(slot, batch);
+      pending = this.queue.length - this.head;
+      if (pending === 0) break;
+    }
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private dispatch(slot: Slot, tasks: ComputeTask[]): void {
+    const fns: FunctionDef[] = [];
+    const jobs: Job[] = [];
+    for (const task of tasks) {
+      const fnId = this.functionId(task.function!);
+      if (!slot.known.has(fnId)) {
+        slot.known.add(fnId);
+        fns.push(this.defs.get(fnId)!);
+      }
+      const entry = task._exec as PoolEntry;
+      entry.job = this.nextJob++;
+      entry.slot = slot;
+      slot.inFlight.set(entry.job, task);
+      jobs.push({ id: entry.job, fn: fnId, args: callArguments(task) });
+      const timeout = task.taskBackendSpecificKwargs.timeout;
+      if (timeout !== undefined) entry.timer = setTimeout(() => void this.onTimeout(task, timeout), timeout);
+      this.options.sink.started(task);
+    }
+    slot.remote.submit({ fns, jobs }).catch((err: unknown) => {
+      // e.g. an argument that cannot be cloned: fail just this batch's tasks
+      for (const task of tasks) {
+        if ((task._exec as PoolEntry).slot !== slot) continue;
+        this.forget(task);
+        this.options.sink.failed(task, new TaskExecutionError(`Task ${task.uid}: cannot send it to the worker: ${(err as Error)?.message ?? err}`, { taskUid: task.uid }, { cause: err }));
+      }
+    });
+  }
+
+  private async onTimeout(task: ComputeTask, ms: number): Promise<void> {
+    const entry = task._exec as PoolEntry;
+    if (!entry.slot) return;
+    const slot = entry.slot;
+    this.forget(task);
+    this.options.sink.timedOut(task, new TaskExecutionError(`Task ${task.uid} timed out after ${ms} ms; its ${this.workerWord()} was terminated`, { taskUid: task.uid }));
+    await this.retire(slot, 'timeout');
+  }
+
+  private functionId(fn: NonNullable<ComputeTask['function']>): number {
+    if (typeof fn === 'function') {
+      let id = this.fnIds.get(fn);
+      if (id === undefined) {
+        const source = fn.toString();
+        id = this.sourceIds.get(source);
+        if (id === undefined) {
+          id = this.nextFn++;
+          this.sourceIds.set(source, id);
+          this.defs.set(id, { id, source });
+        }
+        this.fnIds.set(fn, id);
+      }
+      return id;
+    }
+    const ref = fn as ModuleFunctionRef;
+    const key = `${ref.module}#${ref.export ?? 'default'}`;
+    let id = this.moduleIds.get(key);
+    if (id === undefined) {
+      id = this.nextFn++;
+      this.moduleIds.set(key, id);
+      this.defs.set(id, { id, module: moduleSpecifier(ref.module), export: ref.export });
+    }
+    return id;
+  }
+}
+
+/** Absolute paths become file URLs so `import()` takes them on every platform. */
+export function moduleSpecifier(module: string): string {
+  return isAbsolute(module) ? pathToFileURL(module).href : module;
+}

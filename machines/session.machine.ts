@@ -1,0 +1,55 @@
+import { assign, setup } from 'xstate';
+
+export type SessionStateName = 'OPEN' | 'CLOSING' | 'CLOSED';
+
+export interface SessionMachineContext {
+  uid: string;
+  backends: string[];
+  submitted: number;
+  batches: number;
+}
+
+export type SessionMachineEvent =
+  | { type: 'ADD_BACKEND'; name: string }
+  | { type: 'SUBMIT_BATCH'; size: number }
+  | { type: 'CLOSE' }
+  | { type: 'CLOSED' };
+
+/**
+ * The session: OPEN (accepts backends and batches) → CLOSING (cancels what is not terminal, shuts
+ * backends down) → CLOSED. A batch is routed as a whole before SUBMIT_BATCH is sent, so the chart
+ * only ever sees batches that were admitted atomically.
+ */
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionMachineContext,
+    events: {} as SessionMachineEvent,
+    input: {} as { uid: string },
+  },
+  actions: {
+    recordBackend: assign({
+      backends: ({ context, event }) =>
+        event.type === 'ADD_BACKEND' ? [...context.backends, event.name] : context.backends,
+    }),
+    recordBatch: assign(({ context, event }) =>
+      event.type === 'SUBMIT_BATCH'
+        ? { submitted: context.submitted + event.size, batches: context.batches + 1 }
+        : {},
+    ),
+  },
+}).createMachine({
+  id: 'session',
+  initial: 'OPEN',
+  context: ({ input }) => ({ uid: input.uid, backends: [], submitted: 0, batches: 0 }),
+  states: {
+    OPEN: {
+      on: {
+        ADD_BACKEND: { actions: 'recordBackend' },
+        SUBMIT_BATCH: { actions: 'recordBatch' },
+        CLOSE: 'CLOSING',
+      },
+    },
+    CLOSING: { on: { CLOSED: 'CLOSED' } },
+    CLOSED: { type: 'final' },
+  },
+});

@@ -1,0 +1,71 @@
+import { aiTaskSchema, validateTask } from './task-schemas.js';
+import { BaseTask, nextTaskUid } from './task-base.js';
+
+export interface AITaskOptions {
+  prompt: string | string[];
+  model?: string;
+  inferenceEndpoint?: string;
+  systemPrompt?: string;
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  topK?: number;
+  stopSequences?: string[];
+  uid?: string;
+  backend?: string;
+  [extra: string]: unknown;
+}
+
+const KNOWN = new Set([
+  'prompt', 'model', 'inferenceEndpoint', 'systemPrompt', 'temperature', 'maxTokens', 'topP', 'topK',
+  'stopSequences', 'uid', 'backend',
+]);
+
+/**
+ * An inference request. Needs one of `model` / `inferenceEndpoint` / `backend`.
+ *
+ * @example
+ * const t = new AITask({ prompt: 'Summarise: …', model: 'tiny', maxTokens: 32 });
+ */
+export class AITask extends BaseTask {
+  readonly kind = 'ai' as const;
+  readonly prompt: string | string[];
+  readonly model: string | undefined;
+  readonly inferenceEndpoint: string | undefined;
+  readonly systemPrompt: string | undefined;
+  readonly temperature: number | undefined;
+  readonly maxTokens: number | undefined;
+  readonly topP: number | undefined;
+  readonly topK: number | undefined;
+  readonly stopSequences: string[] | undefined;
+
+  constructor(options: AITaskOptions) {
+    const uid = options?.uid !== undefined ? String(options.uid) : nextTaskUid();
+    const o = validateTask(aiTaskSchema, options ?? {}, uid) as AITaskOptions;
+    super(uid, o.backend);
+    this.prompt = o.prompt;
+    this.model = o.model;
+    this.inferenceEndpoint = o.inferenceEndpoint;
+    this.systemPrompt = o.systemPrompt;
+    this.temperature = o.temperature;
+    this.maxTokens = o.maxTokens;
+    this.topP = o.topP;
+    this.topK = o.topK;
+    this.stopSequences = o.stopSequences;
+    this.keepExtras(o, KNOWN);
+  }
+
+  protected inputFields(): Record<string, unknown> {
+    return {
+      prompt: this.prompt,
+      model: this.model,
+      inferenceEndpoint: this.inferenceEndpoint,
+      systemPrompt: this.systemPrompt,
+      temperature: this.temperature,
+      maxTokens: this.maxTokens,
+      topP: this.topP,
+      topK: this.topK,
+      stopSequences: this.stopSequences,
+    };
+  }
+}

@@ -1,0 +1,70 @@
+import { computeTaskSchema, validateTask } from './task-schemas.js';
+import { BaseTask, nextTaskUid } from './task-base.js';
+import type { LocalTaskOptions, TaskFunction } from './task-types.js';
+
+export interface ComputeTaskOptions {
+  executable?: string;
+  arguments?: string[];
+  function?: TaskFunction;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  uid?: string;
+  backend?: string;
+  captureStdio?: boolean;
+  inputFiles?: string[];
+  outputFiles?: string[];
+  taskBackendSpecificKwargs?: LocalTaskOptions & Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+const KNOWN = new Set([
+  'executable', 'arguments', 'function', 'args', 'kwargs', 'uid', 'backend', 'captureStdio',
+  'inputFiles', 'outputFiles', 'taskBackendSpecificKwargs',
+]);
+
+/**
+ * A function or executable to run. Exactly one of `executable` / `function`.
+ *
+ * @example
+ * const t = new ComputeTask({ function: (n: number) => n * n, args: [7] });
+ * const e = new ComputeTask({ executable: '/bin/echo', arguments: ['hi'] });
+ */
+export class ComputeTask extends BaseTask {
+  readonly kind = 'compute' as const;
+  readonly executable: string | undefined;
+  readonly arguments: string[];
+  readonly function: TaskFunction | undefined;
+  readonly args: unknown[];
+  readonly kwargs: Record<string, unknown> | undefined;
+  readonly captureStdio: boolean;
+  readonly inputFiles: string[];
+  readonly outputFiles: string[];
+  readonly taskBackendSpecificKwargs: LocalTaskOptions & Record<string, unknown>;
+
+  constructor(options: ComputeTaskOptions) {
+    const uid = options?.uid !== undefined ? String(options.uid) : nextTaskUid();
+    const o = validateTask(computeTaskSchema, options ?? {}, uid) as ComputeTaskOptions;
+    super(uid, o.backend);
+    this.executable = o.executable;
+    this.arguments = o.arguments ?? [];
+    this.function = o.function;
+    this.args = o.args ?? [];
+    this.kwargs = o.kwargs;
+    this.captureStdio = o.captureStdio ?? false;
+    this.inputFiles = o.inputFiles ?? [];
+    this.outputFiles = o.outputFiles ?? [];
+    this.taskBackendSpecificKwargs = o.taskBackendSpecificKwargs ?? {};
+    this.keepExtras(o, KNOWN);
+  }
+
+  protected inputFields(): Record<string, unknown> {
+    return {
+      executable: this.executable,
+      arguments: this.arguments,
+      function: typeof this.function === 'function' ? this.function.name || '(anonymous)' : this.function,
+      args: this.args,
+      kwargs: this.kwargs,
+      captureStdio: this.captureStdio,
+    };
+  }
+}

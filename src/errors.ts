@@ -1,0 +1,75 @@
+/**
+ * One error vocabulary. Every error has a stable `code` and keeps `cause`.
+ *
+ * @example
+ * try { await task } catch (e) { if (e instanceof TaskExecutionError) console.log(e.exitCode) }
+ */
+export class RhapsodyError extends Error {
+  readonly code: string = 'RHAPSODY_ERROR';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Backend infrastructure failure (a worker pool, spawner or engine is down). */
+export class BackendError extends RhapsodyError {
+  override readonly code = 'BACKEND_ERROR';
+  constructor(message: string, readonly backend?: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Invalid task definition; names the task uid and the field. */
+export class TaskValidationError extends RhapsodyError {
+  override readonly code = 'TASK_VALIDATION_ERROR';
+  constructor(message: string, readonly taskUid?: string, readonly field?: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A task ran but failed: non-zero exit, signal, timeout, dead worker. */
+export class TaskExecutionError extends RhapsodyError {
+  override readonly code = 'TASK_EXECUTION_ERROR';
+  readonly taskUid: string;
+  readonly exitCode: number | null;
+  readonly stderr: string | null;
+  readonly signal: string | null;
+  constructor(
+    message: string,
+    details: { taskUid: string; exitCode?: number | null; stderr?: string | null; signal?: string | null },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.taskUid = details.taskUid;
+    this.exitCode = details.exitCode ?? null;
+    this.stderr = details.stderr ?? null;
+    this.signal = details.signal ?? null;
+  }
+}
+
+/** Session-level misuse: routing, duplicate uid, closed session, unsubmitted task. */
+export class SessionError extends RhapsodyError {
+  override readonly code = 'SESSION_ERROR';
+}
+
+/** Resource requirements no node or worker can ever satisfy. */
+export class ResourceError extends RhapsodyError {
+  override readonly code = 'RESOURCE_ERROR';
+  constructor(message: string, readonly taskUid?: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The task was canceled (by the caller, or by session close). */
+export class TaskCanceledError extends RhapsodyError {
+  override readonly code = 'TASK_CANCELED';
+  constructor(message: string, readonly taskUid?: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A wait ran past its deadline. */
+export class TimeoutError extends RhapsodyError {
+  override readonly code = 'TIMEOUT';
+}

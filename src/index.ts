@@ -1,0 +1,26 @@
+export { Session } from './session.js';
+export type { SessionOptions, WaitOptions, SessionSnapshot } from './session.js';
+export { ComputeTask } from './compute-task.js';
+export type { ComputeTaskOptions } from './compute-task.js';
+export { AITask } from './ai-task.js';
+export type { AITaskOptions } from './ai-task.js';
+export { BaseTask } from './task-base.js';
+export type { TaskResult, TaskSnapshot, TaskEvent, TaskFunction, ModuleFunctionRef, LocalTaskOptions } from './task-types.js';
+export {
+  RhapsodyError,
+  BackendError,
+  TaskValidationError,
+  TaskExecutionError,
+  SessionError,
+  ResourceError,
+  TaskCanceledError,
+  TimeoutError,
+} from './errors.js';
+export { Backend } from './backends/backend.js';
+export type { BackendSnapshot } from './backends/backend.js';
+export { ConcurrentExecutionBackend } from './backends/concurrent-backend.js';
+export type { ConcurrentExecutionBackendOptions, Executor } from './backends/concurrent-backend.js';
+export type { SessionStatistics } from './internal/statistics.js';
+export type { InspectOption } from './internal/inspect-hub.js';
+export { TaskState, taskMachine, backendMachine, sessionMachine, waitMachine } from '../machines/index.js';
+export type { TaskStateName, BackendStateName, SessionStateName, WaitMode } from '../machines/index.js';

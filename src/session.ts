@@ -1,0 +1,351 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { BehaviorSubject, Observable, Subject } from 'rxjs';
+import { createActor, type Actor } from 'xstate';
+import { sessionMachine, type SessionStateName } from '../machines/session.machine.js';
+import { taskMachine, TERMINAL_STATES, type TaskMachineEvent } from '../machines/task.machine.js';
+import { waitMachine } from '../machines/wait.machine.js';
+import { AITask } from './ai-task.js';
+import { Backend } from './backends/backend.js';
+import { SessionError, TimeoutError } from './errors.js';
+import { actorState$ } from './internal/actor-stream.js';
+import { toFunction, type InspectOption } from './internal/inspect-hub.js';
+import { LIFECYCLE } from './internal/lifecycle-table.js';
+import { RECORD_ACTIONS } from './internal/record-actions.js';
+import { RunningStatistics, type SessionStatistics } from './internal/statistics.js';
+import { BaseTask, type TaskDriver } from './task-base.js';
+import type { TaskEvent, TaskResult, TaskSnapshot } from './task-types.js';
+
+export interface SessionOptions {
+  backends?: Backend[];
+  /** default `session.<8 hex>` */
+  uid?: string;
+  /** default `process.cwd()`; backends write under `<workDir>/<uid>/` */
+  workDir?: string;
+  /** An XState inspection observer (e.g. `createInspector(...).inspect`); reaches every actor. */
+  inspect?: InspectOption;
+}
+
+export interface WaitOptions {
+  /** ms */
+  timeout?: number;
+  signal?: AbortSignal;
+  /** Reject at the first failed task instead of collecting all (asyncio.gather without return_exceptions). */
+  failFast?: boolean;
+}
+
+export interface SessionSnapshot {
+  uid: string;
+  state: SessionStateName;
+  backends: string[];
+  submitted: number;
+}
+
+const noop = (): void => undefined;
+
+/**
+ * Submits tasks to backends and tracks them to a terminal state.
+ *
+ * @example
+ * await using session = new Session({ backends: [await ConcurrentExecutionBackend.create()] });
+ * const futures = await session.submitTasks([new ComputeTask({ function: (x: number) => x + 1, args: [1] })]);
+ * console.log((await futures[0]).returnValue); // 2
+ */
+export class Session implements TaskDriver, AsyncDisposable {
+  readonly uid: string;
+  readonly workDir: string;
+  /** Every task state change. */
+  readonly events$: Observable<TaskEvent>;
+  private readonly backendList: Backend[] = [];
+  private readonly live = new Map<string, BaseTask>();
+  private readonly stats = new RunningStatistics();
+  private readonly events = new Subject<TaskEvent>();
+  private readonly taskSubjects = new Map<string, BehaviorSubject<TaskSnapshot>>();
+  private readonly actor: Actor<typeof sessionMachine>;
+  private readonly inspect: ((e: Parameters<ReturnType<typeof toFunction>>[0]) => void) | undefined;
+  private readonly starting = new Set<Promise<unknown>>();
+  private closePromise: Promise<void> | null = null;
+
+  constructor(options: SessionOptions = {}) {
+    this.uid = options.uid ?? `session.${randomBytes(4).toString('hex')}`;
+    this.workDir = options.workDir ?? process.cwd();
+    this.inspect = options.inspect ? toFunction(options.inspect) : undefined;
+    this.actor = createActor(sessionMachine, { input: { uid: this.uid }, inspect: this.inspect });
+    this.actor.subscribe({ error: noop });
+    this.actor.start();
+    this.events$ = this.events.asObservable();
+    for (const b of options.backends ?? []) this.addBackend(b);
+  }
+
+  /** Session snapshots; the current one first, completes when closed. */
+  get state$(): Observable<SessionSnapshot> {
+    return actorState$(this.actor, (s) => ({
+      uid: s.context.uid,
+      state: s.value as SessionStateName,
+      backends: s.context.backends,
+      submitted: s.context.submitted,
+    }));
+  }
+
+  get state(): SessionStateName {
+    return this.actor.getSnapshot().value as SessionStateName;
+  }
+
+  get backends(): readonly Backend[] {
+    return this.backendList;
+  }
+
+  /** Adds a backend (started if it is not yet). Names must be unique. */
+  addBackend(backend: Backend): void {
+    if (!(backend instanceof Backend)) throw new SessionError(`addBackend: not a backend: ${String(backend)}`);
+    if (this.state !== 'OPEN') throw new SessionError(`Session ${this.uid} is ${this.state}`);
+    if (this.backendList.some((b) => b.name === backend.name)) {
+      throw new SessionError(`Session ${this.uid} already has a backend named "${backend.name}"`);
+    }
+    this.backendList.push(backend);
+    this.actor.send({ type: 'ADD_BACKEND', name: backend.name });
+    if (this.inspect) backend._attachInspector(this.inspect);
+    if (backend.state === 'INITIALIZED') {
+      const p = backend.start().finally(() => this.starting.delete(p));
+      p.catch(noop);
+      this.starting.add(p);
+    }
+  }
+
+  /**
+   * Routes the whole batch first (explicit backend name, else the first compatible backend); any
+   * routing error throws SessionError and submits nothing. Returns one future per task, same order.
+   */
+  async submitTasks(tasks: readonly BaseTask[]): Promise<Promise<TaskResult>[]> {
+    if (this.state !== 'OPEN') throw new SessionError(`Session ${this.uid} is ${this.state}: cannot submit tasks`);
+    if (this.starting.size) await Promise.all([...this.starting]);
+    const plan = this.route(tasks);
+    this.actor.send({ type: 'SUBMIT_BATCH', size: tasks.length });
+    const sessionDir = join(this.workDir, this.uid);
+    const futures = new Array<Promise<TaskResult>>(tasks.length);
+    const now = performance.now();
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i]!;
+      const future = new Promise<TaskResult>((resolve, reject) => {
+        task._resolve = resolve;
+        task._reject = reject;
+      });
+      // an ignored failure must not crash the host as an unhandled rejection
+      future.catch(noop);
+      task._future = future;
+      task._driver = this;
+      task._submittedAt = now;
+      futures[i] = future;
+      this.live.set(task.uid, task);
+      this.stats.enter('NEW');
+      if (this.inspect) this.materialise(task);
+      this.send(task, { type: 'SUBMIT', backend: plan.backendOf[i]!.name });
+    }
+    for (const [backend, group] of plan.groups) backend._submit(group, { sessionDir });
+    return futures;
+  }
+
+  private route(tasks: readonly BaseTask[]): { backendOf: Backend[]; groups: Map<Backend, BaseTask[]> } {
+    if (!Array.isArray(tasks)) throw new SessionError('submitTasks expects an array of tasks');
+    const backendOf: Backend[] = new Array(tasks.length);
+    const groups = new Map<Backend, BaseTask[]>();
+    const seen = new Set<string>();
+    let firstExec: Backend | undefined;
+    let firstInference: Backend | undefined;
+    for (const b of this.backendList) {
+      if (b.kind === 'execution') firstExec ??= b;
+      else firstInference ??= b;
+    }
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i];
+      if (!(task instanceof BaseTask)) throw new SessionError(`submitTasks: item ${i} is not a task`);
+      if (task.state !== 'NEW') throw new SessionError(`Task ${task.uid} was already submitted (state ${task.state})`);
+      if (seen.has(task.uid) || this.live.has(task.uid)) throw new SessionError(`Duplicate task uid ${task.uid}`);
+      seen.add(task.uid);
+      let backend: Backend | undefined;
+      if (task.backend !== null) {
+        backend = this.backendList.find((b) => b.name === task.backend);
+        if (!backend) {
+          throw new SessionError(`Task ${task.uid}: unknown backend "${task.backend}" (session has: ${this.backendList.map((b) => b.name).join(', ') || 'none'})`);
+        }
+        if (!backend.accepts(task)) throw new SessionError(`Task ${task.uid}: backend "${backend.name}" (${backend.kind}) cannot run a ${task.kind} task`);
+      } else {
+        backend = task instanceof AITask ? firstInference : firstExec;
+        if (!backend || !backend.accepts(task)) {
+          throw new SessionError(`Task ${task.uid}: no compatible ${task instanceof AITask ? 'inference' : 'execution'} backend in session ${this.uid}`);
+        }
+      }
+      if (backend.state === 'SHUTDOWN') throw new SessionError(`Task ${task.uid}: backend "${backend.name}" is shut down`);
+      backendOf[i] = backend;
+      let group = groups.get(backend);
+      if (!group) groups.set(backend, (group = []));
+      group.push(task);
+    }
+    return { backendOf, groups };
+  }
+
+  /** Gives the task an XState actor of the task chart, mirrored event for event. */
+  private materialise(task: BaseTask): void {
+    const actor = createActor(taskMachine, { input: { uid: task.uid, backend: task.backend }, inspect: this.inspect, id: task.uid });
+    actor.subscribe({ error: noop });
+    task._actor = actor.start();
+  }
+
+  /** @internal Drives a task through the chart (table lookup + the chart's named actions). */
+  send(task: BaseTask, event: TaskMachineEvent): boolean {
+    const transition = LIFECYCLE[task.state][event.type];
+    if (transition === undefined) return false;
+    const previous = task.state;
+    const target = transition.target;
+    task.state = target;
+    for (const a of transition.actions) RECORD_ACTIONS[a]!(task, event);
+    if (target === 'RUNNING') task._startedAt = performance.now();
+    this.stats.move(previous, target);
+    if (task._actor) task._actor.send(event);
+    const terminal = TERMINAL_STATES.has(target);
+    if (this.events.observed) {
+      this.events.next({ uid: task.uid, state: target, previousState: previous, backend: task.backend, timestamp: Date.now(), task: task.toJSON() });
+    }
+    if (this.taskSubjects.size) {
+      const subject = this.taskSubjects.get(task.uid);
+      if (subject) {
+        subject.next(task.toJSON());
+        if (terminal) {
+          subject.complete();
+          this.taskSubjects.delete(task.uid);
+        }
+      }
+    }
+    if (terminal) this.finish(task);
+    return true;
+  }
+
+  private finish(task: BaseTask): void {
+    task._endedAt = performance.now();
+    this.stats.end(task._submittedAt, task._startedAt, task._endedAt);
+    this.live.delete(task.uid);
+    if (task._actor) {
+      task._actor.stop();
+      task._actor = null;
+    }
+    task._exec = undefined;
+    const resolve = task._resolve;
+    const reject = task._reject;
+    task._resolve = task._reject = null;
+    if (task.state === 'DONE') resolve?.(task.toResult());
+    else reject?.(task.exception!);
+  }
+
+  /**
+   * Waits until every task is terminal. Never rejects for task failure (unless `failFast`);
+   * rejects TimeoutError at the deadline without disturbing the tasks.
+   */
+  waitTasks<T extends BaseTask>(tasks: readonly T[], options: WaitOptions = {}): Promise<T[]> {
+    const list = [...tasks];
+    for (const t of list) {
+      if (!t._future && t.state === 'NEW') return Promise.reject(new SessionError(`Task ${t.uid} has no bound future. Has it been submitted to a Session?`));
+    }
+    const pending = list.filter((t) => !TERMINAL_STATES.has(t.state));
+    const { timeout, signal, failFast = false } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<T[]>((resolve, reject) => {
+      const wait = createActor(waitMachine, {
+        input: { total: pending.length, timeout: timeout ?? null, mode: failFast ? 'failFast' : 'collectAll' },
+        inspect: this.inspect,
+      });
+      let remaining = pending.length;
+      let firstFailure: unknown;
+      const onAbort = () => wait.send({ type: 'ABORT' });
+      wait.subscribe({
+        next: (snap) => {
+          if (snap.status !== 'done') return;
+          signal?.removeEventListener('abort', onAbort);
+          switch (snap.value) {
+            case 'settled':
+              return resolve(list);
+            case 'failed':
+              return reject(firstFailure);
+            case 'aborted':
+              return reject(signal?.reason);
+            case 'timedOut':
+              return reject(new TimeoutError(`Timeout after ${timeout} ms: ${list.length - remaining}/${list.length} tasks completed`));
+          }
+        },
+        error: reject,
+      });
+      wait.start();
+      if (wait.getSnapshot().status === 'done') return;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settled = () => {
+        if (--remaining === 0) wait.send({ type: 'ALL_SETTLED' });
+      };
+      const failed = (err: unknown) => {
+        if (firstFailure === undefined) {
+          firstFailure = err;
+          wait.send({ type: 'TASK_FAILED' });
+        }
+        settled();
+      };
+      for (const t of pending) t._future!.then(settled, failFast ? failed : settled);
+    });
+  }
+
+  /** @internal TaskDriver: cancel one task. */
+  async cancelTask(task: BaseTask): Promise<boolean> {
+    if (TERMINAL_STATES.has(task.state)) return false;
+    if (task._driver !== this) return task.cancel();
+    const backend = this.backendList.find((b) => b.name === task.backend);
+    if (!backend) return false;
+    return backend.cancelTask(task.uid);
+  }
+
+  /** Cancels the given tasks (default: every task not yet terminal); kills what runs them. */
+  async cancelTasks(tasks?: readonly BaseTask[]): Promise<number> {
+    const list = tasks ? [...tasks] : [...this.live.values()];
+    const results = await Promise.all(list.map((t) => this.cancelTask(t)));
+    return results.filter(Boolean).length;
+  }
+
+  /** Snapshots of one task: the current one first, each change, completes after the terminal one. */
+  task$(taskOrUid: BaseTask | string): Observable<TaskSnapshot> {
+    const task = typeof taskOrUid === 'string' ? this.live.get(taskOrUid) : taskOrUid;
+    if (!task) throw new SessionError(`Session ${this.uid} has no live task ${String(taskOrUid)}`);
+    if (TERMINAL_STATES.has(task.state) || task._driver !== this) {
+      return new Observable<TaskSnapshot>((s) => {
+        s.next(task.toJSON());
+        if (TERMINAL_STATES.has(task.state)) s.complete();
+      });
+    }
+    let subject = this.taskSubjects.get(task.uid);
+    if (!subject) this.taskSubjects.set(task.uid, (subject = new BehaviorSubject(task.toJSON())));
+    return subject.asObservable();
+  }
+
+  /** Counts per state and average latencies (ms). Kept as running sums: nothing per task. */
+  getStatistics(): SessionStatistics {
+    return this.stats.snapshot();
+  }
+
+  /** Cancels what is not terminal (every future settles), shuts backends down, completes streams. Idempotent. */
+  close(): Promise<void> {
+    if (!this.closePromise) this.closePromise = this.doClose();
+    return this.closePromise;
+  }
+
+  private async doClose(): Promise<void> {
+    this.actor.send({ type: 'CLOSE' });
+    await Promise.allSettled([...this.starting]);
+    await this.cancelTasks();
+    await Promise.allSettled(this.backendList.map((b) => b.shutdown()));
+    // anything a backend failed to settle is canceled here, so no future stays pending
+    for (const t of [...this.live.values()]) this.send(t, { type: 'CANCEL' });
+    for (const s of this.taskSubjects.values()) s.complete();
+    this.taskSubjects.clear();
+    this.events.complete();
+    this.actor.send({ type: 'CLOSED' });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

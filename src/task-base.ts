@@ -1,0 +1,113 @@
+import type { AnyActorRef } from 'xstate';
+import type { TaskMachineEvent, TaskStateName } from '../machines/task.machine.js';
+import { SessionError } from './errors.js';
+import type { TaskResult, TaskSnapshot } from './task-types.js';
+import type { ErrorData } from './internal/remote-error.js';
+
+let autoUid = 0;
+/** Auto uids are `task.000001`, `task.000002`, … from one process-wide counter. */
+export function nextTaskUid(): string {
+  return `task.${String(++autoUid).padStart(6, '0')}`;
+}
+
+/** Fields a user may not set as extras: they would shadow the task's own API. */
+const RESERVED = new Set(['then', 'catch', 'finally', 'cancel', 'toJSON', 'state', 'stdout', 'stderr', 'exitCode', 'returnValue', 'response', 'exception']);
+
+/**
+ * Where a submitted task's lifecycle is driven from. Implemented by the session; backends reach it
+ * through the task so that one task object is the whole record (no per-task copies elsewhere).
+ * @internal
+ */
+export interface TaskDriver {
+  /** Applies one chart event to the task; false if the chart does not allow it in this state. */
+  send(task: BaseTask, event: TaskMachineEvent): boolean;
+  cancelTask(task: BaseTask): Promise<boolean>;
+}
+
+/** Common fields and behaviour of ComputeTask and AITask. */
+export abstract class BaseTask implements PromiseLike<TaskResult> {
+  abstract readonly kind: 'compute' | 'ai';
+  readonly uid: string;
+  /** Backend name: as given, then the one the task was routed to. */
+  backend: string | null;
+  state: TaskStateName = 'NEW';
+  stdout: string | null = null;
+  stderr: string | null = null;
+  exitCode: number | null = null;
+  returnValue: unknown = undefined;
+  response: unknown = undefined;
+  exception: Error | null = null;
+
+  /** @internal */ _driver: TaskDriver | null = null;
+  /** @internal */ _future: Promise<TaskResult> | null = null;
+  /** @internal */ _resolve: ((r: TaskResult) => void) | null = null;
+  /** @internal */ _reject: ((e: Error) => void) | null = null;
+  /** @internal performance.now() at submit / start / end */ _submittedAt = 0;
+  /** @internal */ _startedAt = 0;
+  /** @internal */ _endedAt = 0;
+  /** @internal the materialised task actor, when inspected */ _actor: AnyActorRef | null = null;
+  /** @internal backend-private slot (executor bookkeeping) */ _exec: unknown = undefined;
+
+  protected constructor(uid: string, backend: string | undefined) {
+    this.uid = uid;
+    this.backend = backend ?? null;
+  }
+
+  /** Keeps unknown input fields on the task, as the original does. */
+  protected keepExtras(input: Record<string, unknown>, known: ReadonlySet<string>): void {
+    for (const key of Object.keys(input)) {
+      if (known.has(key)) continue;
+      if (RESERVED.has(key) || key.startsWith('_')) continue;
+      (this as Record<string, unknown>)[key] = input[key];
+    }
+  }
+
+  /** Settles like the future returned by `submitTasks`. */
+  then<R1 = TaskResult, R2 = never>(
+    onfulfilled?: ((value: TaskResult) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    if (!this._future) {
+      return Promise.reject(
+        new SessionError(`Task ${this.uid} has no bound future. Has it been submitted to a Session?`),
+      ).then(onfulfilled, onrejected);
+    }
+    return this._future.then(onfulfilled, onrejected);
+  }
+
+  /** Cancels the task for real (kills its process tree / worker / request). Resolves true if it was canceled. */
+  cancel(): Promise<boolean> {
+    if (this._driver) return this._driver.cancelTask(this);
+    if (this.state === 'NEW') {
+      this.state = 'CANCELED';
+      return Promise.resolve(true);
+    }
+    return Promise.resolve(false);
+  }
+
+  /** The plain result a future resolves to. */
+  toResult(): TaskResult {
+    return {
+      uid: this.uid,
+      state: this.state,
+      backend: this.backend,
+      stdout: this.stdout,
+      stderr: this.stderr,
+      exitCode: this.exitCode,
+      returnValue: this.returnValue,
+      response: this.response,
+    };
+  }
+
+  /** A plain snapshot with every readable field. */
+  toJSON(): TaskSnapshot {
+    const snap: TaskSnapshot = { ...this.inputFields(), ...this.toResult(), kind: this.kind, exception: errorData(this.exception) };
+    return snap;
+  }
+
+  protected abstract inputFields(): Record<string, unknown>;
+}
+
+function errorData(e: Error | null): ErrorData | null {
+  return e ? { name: e.name, message: e.message, stack: e.stack } : null;
+}
