@@ -76,11 +76,17 @@ export class ProcessSpawner {
     await this.ensure();
   }
 
-  async run(req: SpawnRequest, onId?: (id: number) => void): Promise<SpawnResult> {
+  /** Number of requests in flight. */
+  get load(): number {
+    return this.pending.size;
+  }
+
+  /** Runs one process; `onKillable` receives a function that kills its process group. */
+  async run(req: SpawnRequest, onKillable?: (kill: (reason?: 'canceled' | 'timeout') => void) => void): Promise<SpawnResult> {
     if (this.closed) throw new BackendError('the process spawner is closed');
     await this.ensure();
     const id = this.nextId++;
-    onId?.(id);
+    onKillable?.((reason = 'canceled') => this.kill(id, reason));
     return new Promise<SpawnResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.child!.send({ op: 'run', id, ...req });

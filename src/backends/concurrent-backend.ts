@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InlineExecutor } from '../../actors/inline-executor.js';
-import { ProcessSpawner, type SpawnResult } from '../../actors/process-spawner.js';
+import type { SpawnResult } from '../../actors/process-spawner.js';
+import { SpawnerPool } from '../../actors/spawner-pool.js';
 import { WorkerPool } from '../../actors/worker-pool.js';
 import type { ExecutionSink } from '../../actors/execution-sink.js';
 import { ComputeTask } from '../compute-task.js';
@@ -20,9 +21,11 @@ export interface ConcurrentExecutionBackendOptions {
   maxWorkers?: number;
   /** Executables running at once. Default 32. */
   maxProcesses?: number;
+  /** Spawner processes that start executables. Default min(2, cores). */
+  spawners?: number;
 }
 
-interface ExecEntry { spawnId: number; cancel: boolean; done: Promise<void> }
+interface ExecEntry { kill: ((reason?: 'canceled') => void) | null; cancel: boolean; done: Promise<void> }
 
 /** Text form of a function's return value, as the original's `str(return_value)`. */
 export function stdoutOf(value: unknown): string {
@@ -51,7 +54,7 @@ export class ConcurrentExecutionBackend extends Backend {
   readonly maxProcesses: number;
   private readonly pool: WorkerPool | null;
   private readonly inline: InlineExecutor | null;
-  private readonly spawner = new ProcessSpawner();
+  private readonly spawner: SpawnerPool;
   private execQueue: Array<{ task: ComputeTask; ctx: SubmitContext }> = [];
   private execRunning = 0;
   private readonly madeDirs = new Set<string>();
@@ -61,6 +64,7 @@ export class ConcurrentExecutionBackend extends Backend {
     this.executor = options.executor ?? 'threads';
     this.maxWorkers = options.maxWorkers ?? availableParallelism();
     this.maxProcesses = options.maxProcesses ?? 32;
+    this.spawner = new SpawnerPool(options.spawners);
     const sink = this.sink;
     this.pool = this.executor === 'inline' ? null : new WorkerPool({ mode: this.executor, size: this.maxWorkers, sink });
     this.inline = this.executor === 'inline' ? new InlineExecutor(sink) : null;
@@ -123,7 +127,7 @@ export class ConcurrentExecutionBackend extends Backend {
       if (t.executable !== undefined) {
         const entry = t._exec as ExecEntry;
         entry.cancel = true;
-        if (entry.spawnId) this.spawner.kill(entry.spawnId, 'canceled');
+        entry.kill?.('canceled');
         await entry.done; // ends CANCELED once the process group is dead
         return;
       }
@@ -138,7 +142,7 @@ export class ConcurrentExecutionBackend extends Backend {
       const { task, ctx } = this.execQueue.shift()!;
       if (task.state !== 'QUEUED') continue;
       this.execRunning++;
-      const entry: ExecEntry = { spawnId: 0, cancel: false, done: Promise.resolve() };
+      const entry: ExecEntry = { kill: null, cancel: false, done: Promise.resolve() };
       task._exec = entry;
       entry.done = this.runExecutable(task, ctx, entry).finally(() => {
         this.execRunning--;
@@ -164,9 +168,9 @@ export class ConcurrentExecutionBackend extends Backend {
       }
       result = await this.spawner.run(
         { file: task.executable!, args: task.arguments, shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout, stdoutFile, stderrFile },
-        (id) => {
-          entry.spawnId = id;
-          if (entry.cancel) this.spawner.kill(id, 'canceled');
+        (kill) => {
+          entry.kill = kill;
+          if (entry.cancel) kill('canceled');
         },
       );
     } catch (err) {
