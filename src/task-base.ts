@@ -47,6 +47,7 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   /** @internal */ _endedAt = 0;
   /** @internal the materialised task actor, when inspected */ _actor: AnyActorRef | null = null;
   /** @internal backend-private slot (executor bookkeeping) */ _exec: unknown = undefined;
+  /** @internal unknown input fields, kept as the original does */ _extras: Record<string, unknown> | null = null;
 
   protected constructor(uid: string, backend: string | undefined) {
     this.uid = uid;
@@ -59,6 +60,7 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
       if (known.has(key)) continue;
       if (RESERVED.has(key) || key.startsWith('_')) continue;
       (this as Record<string, unknown>)[key] = input[key];
+      (this._extras ??= {})[key] = input[key];
     }
   }
 
@@ -101,7 +103,7 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
 
   /** A plain snapshot with every readable field. */
   toJSON(): TaskSnapshot {
-    const snap: TaskSnapshot = { ...this.inputFields(), ...this.toResult(), kind: this.kind, exception: errorData(this.exception) };
+    const snap: TaskSnapshot = { ...this._extras, ...this.inputFields(), ...this.toResult(), kind: this.kind, exception: errorData(this.exception) };
     return snap;
   }
 
