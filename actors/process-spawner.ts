@@ -107,11 +107,23 @@ export class ProcessSpawner {
     this.closed = true;
     const child = this.child;
     if (!child) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const exited = processGone(child);
     // disconnect makes the spawner SIGKILL every running group before it exits
     if (child.connected) child.disconnect();
     const t = setTimeout(() => child.kill('SIGKILL'), 3000);
     await exited;
     clearTimeout(t);
   }
+}
+
+/**
+ * Resolves once a child process has exited and Node has released its handle (which happens in the
+ * loop's close phase after 'exit'; 'close' does not fire once the IPC channel was disconnected).
+ */
+export function processGone(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => setTimeout(resolve, 0);
+    if (child.exitCode !== null || child.signalCode !== null) done();
+    else child.once('exit', done);
+  });
 }

@@ -8,6 +8,7 @@ import { BackendError, TaskExecutionError } from '../src/errors.js';
 import { rebuildError, type ErrorData } from '../src/internal/remote-error.js';
 import type { ModuleFunctionRef } from '../src/task-types.js';
 import { endpointOf, processEndpoint } from './endpoint.mjs';
+import { processGone } from './process-spawner.js';
 import { callArguments, type ExecutionSink } from './execution-sink.js';
 
 interface FunctionDef { id: number; source?: string; module?: string; export?: string }
@@ -109,7 +110,7 @@ export class WorkerPool {
     }
     const slot: Slot = {
       handle, remote, inFlight: new Map(), known: new Set(), alive: true, exclusive: false, lastError: null,
-      exited: new Promise<void>((resolve) => handle.once('exit', () => resolve())),
+      exited: handle instanceof Worker ? new Promise<void>((resolve) => handle.once('exit', () => resolve())) : processGone(handle),
     };
     handle.on('error', (err: Error) => {
       slot.lastError = `${err.name}: ${err.message}`;

@@ -7,6 +7,10 @@ const CLOSURE_HINT =
   ' (functions run in a worker must be self-contained: outer variables are not shipped. ' +
   'Import what you need with `await import()` inside the function, pass values as args, or use a module reference)';
 
+// Vitest (vite-node) rewrites `import()` in test files to this helper; functions written in a
+// user's vitest suite are shipped as that rewritten text, so provide it.
+globalThis.__vite_ssr_dynamic_import__ ??= (specifier) => import(specifier);
+
 function compile(source) {
   try {
     return (0, eval)(`(${source})`);
