@@ -191,7 +191,7 @@ export class Session implements TaskDriver, AsyncDisposable {
     task._actor = actor.start();
   }
 
-  /** @internal Drives a task through the chart (table lookup + the chart's named actions). */
+  /** Drives a task through the chart (table lookup + the chart's named actions); used by backends. */
   send(task: BaseTask, event: TaskMachineEvent): boolean {
     const transition = LIFECYCLE[task.state][event.type];
     if (transition === undefined) return false;
@@ -290,7 +290,7 @@ export class Session implements TaskDriver, AsyncDisposable {
     });
   }
 
-  /** @internal TaskDriver: cancel one task. */
+  /** Cancels one task (TaskDriver); `task.cancel()` calls this. */
   async cancelTask(task: BaseTask): Promise<boolean> {
     if (TERMINAL_STATES.has(task.state)) return false;
     if (task._driver !== this) return task.cancel();

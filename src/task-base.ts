@@ -16,7 +16,6 @@ const RESERVED = new Set(['then', 'catch', 'finally', 'cancel', 'toJSON', 'state
 /**
  * Where a submitted task's lifecycle is driven from. Implemented by the session; backends reach it
  * through the task so that one task object is the whole record (no per-task copies elsewhere).
- * @internal
  */
 export interface TaskDriver {
   /** Applies one chart event to the task; false if the chart does not allow it in this state. */

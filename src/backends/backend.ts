@@ -7,7 +7,7 @@ import type { BaseTask } from '../task-base.js';
 import { actorState$ } from '../internal/actor-stream.js';
 import { InspectHub, type InspectOption } from '../internal/inspect-hub.js';
 
-/** What a backend needs from the session for one batch. @internal */
+/** What a backend needs from the session for one batch. */
 export interface SubmitContext {
   /** `<workDir>/<session uid>` */
   sessionDir: string;

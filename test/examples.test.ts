@@ -1,0 +1,40 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const run = async (file: string, ...args: string[]) =>
+  (await promisify(execFile)('npx', ['tsx', file, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 })).stdout;
+
+describe('examples', () => {
+  it('00-wait-modes: the three wait modes', async () => {
+    const out = await run('examples/00-wait-modes.ts');
+    expect(out).toMatch(/== waitTasks\n\S+ DONE: 144\n\S+ DONE: hello from a process\n\S+ failed: .*exited with code 2: disk on fire\n\S+ failed: function raised/);
+    expect(out).toMatch(/== Promise.all \(fail fast\)\n(Command failed|Function raised): /);
+    expect(out).toMatch(/→ error: .*disk on fire/);
+    expect(out).toContain('pipeline result: 42');
+  }, 130_000);
+
+  it.each(['threads', 'processes', 'inline'])('01-callables on %s', async (executor) => {
+    const out = await run('examples/01-callables.ts', executor);
+    const [, pi, html] = out.trim().split('\n');
+    expect(Number(pi)).toBeCloseTo(3.14, 1);
+    expect(html).toBe('<html>hello</html>');
+  }, 130_000);
+
+  it('02-multi-backend: explicit and implicit routing', async () => {
+    const out = await run('examples/02-multi-backend.ts');
+    expect(out.match(/Running on host: /g)).toHaveLength(2);
+    expect(out).toContain('Task 1 ran on: local_cpu');
+    expect(out).toContain('Task 2 ran on: hpc_gpu');
+    expect(out).toContain('Task 3 ran on: local_cpu');
+  }, 130_000);
+
+  it('demo: runs the mixed workload and prints the summary', async () => {
+    const out = await run('examples/demo.ts');
+    expect(out).toMatch(/21001 tasks in [\d.]+ s/);
+    expect(out).toMatch(/'threads\/function'\s*│\s*20200\s*│\s*20200/);
+    expect(out).toMatch(/pi ≈ 3\.1\d/);
+  }, 130_000);
+});

@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let consumer: string;
+
+const program = (load: string) => `
+${load}
+(async () => {
+  const backend = await ConcurrentExecutionBackend.create({ executor: 'threads', maxWorkers: 1 });
+  const session = new Session({ backends: [backend] });
+  const tasks = [
+    new ComputeTask({ function: (a, b) => a + b, args: [2, 3] }),
+    new ComputeTask({ executable: '/bin/echo', arguments: ['consumer'] }),
+  ];
+  const results = await Promise.all(await session.submitTasks(tasks));
+  await session.close();
+  console.log(JSON.stringify({ sum: results[0].returnValue, echo: results[1].stdout, machine: typeof taskMachine.config, TaskValidationError: typeof TaskValidationError }));
+})();
+`;
+
+describe('the built package', () => {
+  beforeAll(() => {
+    execFileSync('npx', ['tsup'], { cwd: root, stdio: 'pipe' });
+    consumer = mkdtempSync(join(tmpdir(), 'rh-consumer-'));
+    mkdirSync(join(consumer, 'node_modules'));
+    symlinkSync(root, join(consumer, 'node_modules', 'rhapsody'));
+  }, 120_000);
+
+  it('imports as ESM', () => {
+    writeFileSync(
+      join(consumer, 'esm.mjs'),
+      program(`import { Session, ComputeTask, ConcurrentExecutionBackend, TaskValidationError } from 'rhapsody';\nimport { taskMachine } from 'rhapsody/machines';`),
+    );
+    const out = JSON.parse(execFileSync('node', ['esm.mjs'], { cwd: consumer, encoding: 'utf8' }));
+    expect(out).toEqual({ sum: 5, echo: 'consumer\n', machine: 'object', TaskValidationError: 'function' });
+  }, 60_000);
+
+  it('requires as CJS', () => {
+    writeFileSync(
+      join(consumer, 'cjs.cjs'),
+      program(`const { Session, ComputeTask, ConcurrentExecutionBackend, TaskValidationError } = require('rhapsody');\nconst { taskMachine } = require('rhapsody/machines');`),
+    );
+    const out = JSON.parse(execFileSync('node', ['cjs.cjs'], { cwd: consumer, encoding: 'utf8' }));
+    expect(out).toEqual({ sum: 5, echo: 'consumer\n', machine: 'object', TaskValidationError: 'function' });
+  }, 60_000);
+
+  it('ships type declarations without internals', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const dts = await readFile(join(root, 'dist', 'index.d.ts'), 'utf8');
+    expect(dts).toContain('declare class Session');
+    expect(dts).toContain('submitTasks');
+    expect(dts).not.toContain('_exec');
+  });
+});
