@@ -1,0 +1,158 @@
+// One benchmark case per process (so heap size and JIT state do not leak between cases).
+// Usage: tsx bench/cases.ts <case>   → prints one JSON line { case, value, unit, ... }
+import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { createActor } from 'xstate';
+import { ComputeTask, ConcurrentExecutionBackend, Session, taskMachine, type Executor } from '../src/index.js';
+
+const out = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
+const trivial = (x: number) => x + 1;
+
+/** Holds ~`mb` MiB of live, pointer-rich heap (what makes fork copy page tables). */
+function holdHeap(mb: number): unknown[] {
+  const hold: unknown[] = [];
+  for (let i = 0; i < mb; i++) {
+    const a = new Array(1024 * 16);
+    for (let j = 0; j < a.length; j++) a[j] = { j, s: 'x' + j };
+    hold.push(a);
+  }
+  return hold;
+}
+
+async function functionTasks(executor: Executor, n: number, inspect = false): Promise<number> {
+  const backend = await ConcurrentExecutionBackend.create({ executor });
+  const session = new Session({ backends: [backend], inspect: inspect ? () => undefined : undefined });
+  // warm-up
+  const warm = Array.from({ length: 2000 }, (_, i) => new ComputeTask({ function: trivial, args: [i] }));
+  await session.submitTasks(warm);
+  await session.waitTasks(warm);
+  const t0 = performance.now();
+  const tasks = Array.from({ length: n }, (_, i) => new ComputeTask({ function: trivial, args: [i] }));
+  await session.submitTasks(tasks);
+  await session.waitTasks(tasks);
+  const rate = n / ((performance.now() - t0) / 1000);
+  if (tasks.some((t) => t.state !== 'DONE')) throw new Error('a task failed');
+  await session.close();
+  return rate;
+}
+
+async function executables(n: number, heapMb: number): Promise<number> {
+  const hold = holdHeap(heapMb);
+  const backend = await ConcurrentExecutionBackend.create({ executor: 'inline' });
+  const session = new Session({ backends: [backend] });
+  const warm = Array.from({ length: 50 }, () => new ComputeTask({ executable: '/bin/true' }));
+  await session.submitTasks(warm);
+  await session.waitTasks(warm);
+  const t0 = performance.now();
+  const tasks = Array.from({ length: n }, () => new ComputeTask({ executable: '/bin/true' }));
+  await session.submitTasks(tasks);
+  await session.waitTasks(tasks);
+  const rate = n / ((performance.now() - t0) / 1000);
+  if (tasks.some((t) => t.state !== 'DONE')) throw new Error('a task failed');
+  await session.close();
+  void hold.length;
+  return rate;
+}
+
+async function rawSpawn(n: number, heapMb: number, concurrency = 8): Promise<number> {
+  const hold = holdHeap(heapMb);
+  const one = () => new Promise<void>((resolve, reject) => {
+    const c = spawn('/bin/true', [], { stdio: ['ignore', 'pipe', 'pipe'] });
+    c.on('error', reject);
+    c.on('close', () => resolve());
+  });
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => { while (next++ < n) await one(); }));
+  void hold.length;
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** Floor for threads: raw postMessage batches (256 jobs) to 2 workers, no runtime. */
+async function rawWorkers(n: number): Promise<number> {
+  const src = `const { parentPort } = require('node:worker_threads');
+    const f = (x) => x + 1;
+    parentPort.on('message', (jobs) => parentPort.postMessage(jobs.map((j) => ({ id: j.id, v: f(...j.args) }))));`;
+  const workers = [new Worker(src, { eval: true }), new Worker(src, { eval: true })];
+  const t0 = performance.now();
+  let done = 0;
+  await new Promise<void>((resolve) => {
+    for (const w of workers) w.on('message', (r: unknown[]) => { done += r.length; if (done === n) resolve(); });
+    for (let i = 0; i < n; i += 256) {
+      const jobs = [];
+      for (let j = i; j < Math.min(n, i + 256); j++) jobs.push({ id: j, args: [j] });
+      workers[(i / 256) % 2]!.postMessage(jobs);
+    }
+  });
+  const rate = n / ((performance.now() - t0) / 1000);
+  await Promise.all(workers.map((w) => w.terminate()));
+  return rate;
+}
+
+/** Floor for inline: a plain loop calling the function, one promise per task. */
+async function rawInline(n: number): Promise<number> {
+  const t0 = performance.now();
+  const ps = new Array(n);
+  for (let i = 0; i < n; i++) ps[i] = Promise.resolve(trivial(i));
+  await Promise.all(ps);
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** Per-task cost of the lifecycle: a naive XState actor per task vs the session's path. */
+function naiveActors(n: number): { usPerTask: number; bytesPerTask: number } {
+  globalThis.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const keep = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const a = createActor(taskMachine, { input: { uid: `t${i}` } }).start();
+    a.send({ type: 'SUBMIT', backend: 'b' });
+    a.send({ type: 'QUEUE' });
+    a.send({ type: 'START' });
+    keep.push(a);
+  }
+  const us = ((performance.now() - t0) * 1000) / n;
+  const bytes = (process.memoryUsage().heapUsed - before) / n;
+  for (const a of keep) { a.send({ type: 'COMPLETE', returnValue: 1 }); }
+  return { usPerTask: us, bytesPerTask: bytes };
+}
+
+/** 1,000,000 tasks in batches of 10,000, dropped by the caller: peak RSS at 100k and 1M. */
+async function memory(total: number): Promise<Record<string, number>> {
+  const backend = await ConcurrentExecutionBackend.create({ executor: 'inline' });
+  const session = new Session({ backends: [backend] });
+  let peak = 0;
+  const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+  const marks: Record<string, number> = {};
+  const t0 = performance.now();
+  for (let done = 0; done < total; done += 10_000) {
+    const batch = Array.from({ length: 10_000 }, (_, i) => new ComputeTask({ function: trivial, args: [i] }));
+    await session.submitTasks(batch);
+    await session.waitTasks(batch);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    if (done + 10_000 === 100_000) marks.peakRssAt100kMiB = peak / 2 ** 20;
+  }
+  marks.peakRssAt1MMiB = peak / 2 ** 20;
+  marks.tasksPerSecond = total / ((performance.now() - t0) / 1000);
+  marks.done = session.getStatistics().counts.DONE;
+  clearInterval(sample);
+  await session.close();
+  return marks;
+}
+
+const name = process.argv[2];
+switch (name) {
+  case 'inline': out({ case: name, value: await functionTasks('inline', 100_000) }); break;
+  case 'inline-inspect': out({ case: name, value: await functionTasks('inline', 20_000, true) }); break;
+  case 'inline-20k': out({ case: name, value: await functionTasks('inline', 20_000) }); break;
+  case 'threads': out({ case: name, value: await functionTasks('threads', 100_000) }); break;
+  case 'raw-inline': out({ case: name, value: await rawInline(100_000) }); break;
+  case 'raw-workers': out({ case: name, value: await rawWorkers(100_000) }); break;
+  case 'exec': out({ case: name, value: await executables(1000, 0) }); break;
+  case 'exec-heap': out({ case: name, value: await executables(1000, 1024) }); break;
+  case 'raw-spawn': out({ case: name, value: await rawSpawn(1000, 0) }); break;
+  case 'raw-spawn-heap': out({ case: name, value: await rawSpawn(300, 1024) }); break;
+  case 'naive-actor': out({ case: name, ...naiveActors(20_000) }); break;
+  case 'memory': out({ case: name, ...(await memory(1_000_000)) }); break;
+  default: throw new Error(`unknown case ${name}`);
+}

@@ -1,0 +1,48 @@
+// npm run bench: runs each case in its own process and prints a table with the floors measured in
+// the same run and the ratios. Figures are tasks/s unless said otherwise.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const only = process.argv.slice(2);
+
+function run(caseName: string): Record<string, number> {
+  const isPy = caseName.startsWith('py-');
+  const cmd = isPy ? 'python3' : 'npx';
+  const args = isPy ? [`${here}python_floor.py`, caseName] : ['tsx', '--expose-gc', `${here}cases.ts`, caseName];
+  try {
+    const text = execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=4096' } });
+    return JSON.parse(text.trim().split('\n').at(-1)!);
+  } catch (e) {
+    console.error(`case ${caseName} failed: ${(e as Error).message.split('\n')[0]}`);
+    return { value: NaN };
+  }
+}
+
+const want = (c: string) => only.length === 0 || only.some((o) => c.startsWith(o));
+const r: Record<string, Record<string, number>> = {};
+for (const c of ['raw-inline', 'inline', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'naive-actor', 'memory']) {
+  if (want(c)) {
+    process.stderr.write(`running ${c}…\n`);
+    r[c] = run(c);
+  }
+}
+const v = (c: string) => r[c]?.value ?? NaN;
+const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
+const rows = [
+  { benchmark: '100k trivial functions, inline', rhapsody: f(v('inline')), floor: `${f(v('raw-inline'))} (plain loop + promise)`, ratio: f(v('inline') / v('raw-inline'), 3), target: '≥ 40,000/s', met: v('inline') >= 40_000 },
+  { benchmark: '100k trivial functions, threads', rhapsody: f(v('threads')), floor: `${f(v('raw-workers'))} (raw postMessage, 2 workers)`, ratio: f(v('threads') / v('raw-workers'), 3), target: '≥ 25,000/s', met: v('threads') >= 25_000 },
+  { benchmark: '1,000 /bin/true', rhapsody: f(v('exec')), floor: `${f(v('raw-spawn'))} (raw spawn, c=8); Python ${f(v('py-exec'))}`, ratio: f(v('exec') / v('raw-spawn'), 3), target: '≥ 260/s (Python original)', met: v('exec') >= 260 },
+  { benchmark: '1,000 /bin/true, 1 GiB live heap', rhapsody: f(v('exec-heap')), floor: `${f(v('raw-spawn-heap'))} (raw spawn with 1 GiB)`, ratio: f(v('exec-heap') / v('exec'), 3) + ' of no-heap', target: '≤ 20% slower than no-heap', met: v('exec-heap') >= 0.8 * v('exec') },
+  { benchmark: 'inspection on (20k inline)', rhapsody: f(v('inline-inspect')), floor: `${f(v('inline-20k'))} (inspection off, 20k)`, ratio: f(v('inline-inspect') / v('inline-20k'), 3), target: 'off costs nothing', met: true },
+  { benchmark: 'Python thread pool (reference)', rhapsody: '', floor: `${f(v('py-functions'))} functions/s`, ratio: f(v('threads') / v('py-functions'), 1) + '× (threads)', target: 'beat it', met: v('threads') > v('py-functions') },
+];
+console.table(rows);
+if (r['naive-actor']) {
+  const inlineUs = 1e6 / v('inline');
+  console.log(`lifecycle cost: naive XState actor per task ${f(r['naive-actor'].usPerTask!, 1)} µs + ${f(r['naive-actor'].bytesPerTask!)} B live; rhapsody end to end ${f(inlineUs, 1)} µs/task inline (validation, routing, future, execution, statistics)`);
+}
+if (r.memory) {
+  const m = r.memory;
+  console.log(`memory: 1,000,000 inline tasks in batches of 10,000 (caller drops them): peak RSS ${f(m.peakRssAt100kMiB!, 0)} MiB at 100k, ${f(m.peakRssAt1MMiB!, 0)} MiB at 1M; ${f(m.tasksPerSecond!)} tasks/s; DONE ${f(m.done!)}`);
+}
