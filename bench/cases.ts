@@ -117,6 +117,11 @@ function naiveActors(n: number): { usPerTask: number; bytesPerTask: number } {
   return { usPerTask: us, bytesPerTask: bytes };
 }
 
+function heapAfterGc(): number {
+  globalThis.gc?.();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
 /** 1,000,000 tasks in batches of 10,000, dropped by the caller: peak RSS at 100k and 1M. */
 async function memory(total: number): Promise<Record<string, number>> {
   const backend = await ConcurrentExecutionBackend.create({ executor: 'inline' });
@@ -130,9 +135,13 @@ async function memory(total: number): Promise<Record<string, number>> {
     await session.submitTasks(batch);
     await session.waitTasks(batch);
     peak = Math.max(peak, process.memoryUsage().rss);
-    if (done + 10_000 === 100_000) marks.peakRssAt100kMiB = peak / 2 ** 20;
+    if (done + 10_000 === 100_000) {
+      marks.peakRssAt100kMiB = peak / 2 ** 20;
+      marks.heapAt100kMiB = heapAfterGc();
+    }
   }
   marks.peakRssAt1MMiB = peak / 2 ** 20;
+  marks.heapAt1MMiB = heapAfterGc();
   marks.tasksPerSecond = total / ((performance.now() - t0) / 1000);
   marks.done = session.getStatistics().counts.DONE;
   clearInterval(sample);

@@ -8,8 +8,8 @@ const only = process.argv.slice(2);
 
 function run(caseName: string): Record<string, number> {
   const isPy = caseName.startsWith('py-');
-  const cmd = isPy ? 'python3' : 'npx';
-  const args = isPy ? [`${here}python_floor.py`, caseName] : ['tsx', '--expose-gc', `${here}cases.ts`, caseName];
+  const cmd = isPy ? 'python3' : process.execPath;
+  const args = isPy ? [`${here}python_floor.py`, caseName] : ['--expose-gc', '--import', 'tsx', `${here}cases.ts`, caseName];
   try {
     const text = execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=4096' } });
     return JSON.parse(text.trim().split('\n').at(-1)!);
@@ -44,5 +44,5 @@ if (r['naive-actor']) {
 }
 if (r.memory) {
   const m = r.memory;
-  console.log(`memory: 1,000,000 inline tasks in batches of 10,000 (caller drops them): peak RSS ${f(m.peakRssAt100kMiB!, 0)} MiB at 100k, ${f(m.peakRssAt1MMiB!, 0)} MiB at 1M; ${f(m.tasksPerSecond!)} tasks/s; DONE ${f(m.done!)}`);
+  console.log(`memory: 1,000,000 inline tasks in batches of 10,000 (caller drops them): peak RSS ${f(m.peakRssAt100kMiB!, 0)} MiB at 100k, ${f(m.peakRssAt1MMiB!, 0)} MiB at 1M; live heap after GC ${f(m.heapAt100kMiB!, 1)} MiB at 100k, ${f(m.heapAt1MMiB!, 1)} MiB at 1M; ${f(m.tasksPerSecond!)} tasks/s; DONE ${f(m.done!)}`);
 }
