@@ -255,7 +255,11 @@ export class Session implements TaskDriver, AsyncDisposable {
       });
       let remaining = pending.length;
       let firstFailure: unknown;
-      const onAbort = () => wait.send({ type: 'ABORT' });
+      // after the wait has ended (timed out, aborted) late completions have nothing to tell it
+      const tell = (event: { type: 'ALL_SETTLED' | 'TASK_FAILED' | 'ABORT' }) => {
+        if (wait.getSnapshot().status === 'active') wait.send(event);
+      };
+      const onAbort = () => tell({ type: 'ABORT' });
       wait.subscribe({
         next: (snap) => {
           if (snap.status !== 'done') return;
@@ -277,12 +281,12 @@ export class Session implements TaskDriver, AsyncDisposable {
       if (wait.getSnapshot().status === 'done') return;
       signal?.addEventListener('abort', onAbort, { once: true });
       const settled = () => {
-        if (--remaining === 0) wait.send({ type: 'ALL_SETTLED' });
+        if (--remaining === 0) tell({ type: 'ALL_SETTLED' });
       };
       const failed = (err: unknown) => {
         if (firstFailure === undefined) {
           firstFailure = err;
-          wait.send({ type: 'TASK_FAILED' });
+          tell({ type: 'TASK_FAILED' });
         }
         settled();
       };
