@@ -26,3 +26,9 @@ export { TaskState, taskMachine, backendMachine, sessionMachine, waitMachine } f
 export type { TaskStateName, BackendStateName, SessionStateName, WaitMode } from '../machines/index.js';
 export { watchProgress, progressLine } from './progress.js';
 export type { ProgressOptions } from './progress.js';
+export { TelemetryManager } from './telemetry/telemetry-manager.js';
+export type { TelemetryOptions, TelemetrySummary, TelemetryMetrics, TaskSpan } from './telemetry/telemetry-manager.js';
+export type {
+  TelemetryEvent, TaskTelemetryEvent, SessionTelemetryEvent, BackendTelemetryEvent, ResourceSample, TelemetryErrorEvent,
+} from './telemetry/telemetry-events.js';
+export type { HistogramSnapshot } from './telemetry/latency-histogram.js';

@@ -15,6 +15,7 @@ import { RECORD_ACTIONS } from './internal/record-actions.js';
 import { RunningStatistics, type SessionStatistics } from './internal/statistics.js';
 import { BaseTask, type TaskDriver } from './task-base.js';
 import type { TaskEvent, TaskResult, TaskSnapshot } from './task-types.js';
+import { TelemetryManager, type TelemetryOptions } from './telemetry/telemetry-manager.js';
 
 export interface SessionOptions {
   backends?: Backend[];
@@ -65,6 +66,8 @@ export class Session implements TaskDriver, AsyncDisposable {
   private readonly inspect: ((e: Parameters<ReturnType<typeof toFunction>>[0]) => void) | undefined;
   private readonly starting = new Set<Promise<unknown>>();
   private closePromise: Promise<void> | null = null;
+  private telemetry: TelemetryManager | null = null;
+  private telemetryStart: Promise<TelemetryManager> | null = null;
 
   constructor(options: SessionOptions = {}) {
     this.uid = options.uid ?? `session.${randomBytes(4).toString('hex')}`;
@@ -105,6 +108,7 @@ export class Session implements TaskDriver, AsyncDisposable {
     this.backendList.push(backend);
     this.actor.send({ type: 'ADD_BACKEND', name: backend.name });
     if (this.inspect) backend._attachInspector(this.inspect);
+    if (this.telemetry) this.watchBackend(backend, this.telemetry);
     if (backend.state === 'INITIALIZED') {
       const p = backend.start().finally(() => this.starting.delete(p));
       p.catch(noop);
@@ -139,6 +143,7 @@ export class Session implements TaskDriver, AsyncDisposable {
       this.live.set(task.uid, task);
       this.stats.enter('NEW');
       if (this.inspect) this.materialise(task);
+      if (this.telemetry) this.telemetry._taskState(task, 'NEW');
       this.send(task, { type: 'SUBMIT', backend: plan.backendOf[i]!.name });
     }
     for (const [backend, group] of plan.groups) backend._submit(group, { sessionDir });
@@ -217,6 +222,7 @@ export class Session implements TaskDriver, AsyncDisposable {
       }
     }
     if (terminal) this.finish(task);
+    if (this.telemetry) this.telemetry._taskState(task, target);
     return true;
   }
 
@@ -330,6 +336,44 @@ export class Session implements TaskDriver, AsyncDisposable {
     return this.stats.snapshot();
   }
 
+  /**
+   * Starts telemetry for this session: lifecycle events, a JSONL checkpoint, OpenTelemetry spans and
+   * metrics, resource samples. It stops with the session. Calling it again returns the same manager.
+   *
+   * @example
+   * const telemetry = await session.startTelemetry({ checkpointPath: 'run.jsonl' });
+   * telemetry.events$.subscribe((e) => e.type === 'task.failed' && console.error(e.uid, e.error));
+   */
+  startTelemetry(options: TelemetryOptions = {}): Promise<TelemetryManager> {
+    if (this.state !== 'OPEN') return Promise.reject(new SessionError(`Session ${this.uid} is ${this.state}: cannot start telemetry`));
+    if (!this.telemetryStart) {
+      this.telemetryStart = TelemetryManager.start({ uid: this.uid, counts: () => this.stats.snapshot().counts }, options).then(
+        (t) => {
+          this.telemetry = t;
+          for (const b of this.backendList) this.watchBackend(b, t);
+          return t;
+        },
+        (err: unknown) => {
+          this.telemetryStart = null;
+          throw err;
+        },
+      );
+    }
+    return this.telemetryStart;
+  }
+
+  private watchBackend(backend: Backend, telemetry: TelemetryManager): void {
+    let started = false;
+    backend.state$.subscribe((s) => {
+      if (!started && s.phase === 'active') {
+        started = true;
+        telemetry._backendEvent('backend.started', s.name, s.kind);
+      } else if (s.state === 'SHUTDOWN') {
+        telemetry._backendEvent('backend.stopped', s.name, s.kind);
+      }
+    });
+  }
+
   /** Cancels what is not terminal (every future settles), shuts backends down, completes streams. Idempotent. */
   close(): Promise<void> {
     if (!this.closePromise) this.closePromise = this.doClose();
@@ -343,6 +387,8 @@ export class Session implements TaskDriver, AsyncDisposable {
     await Promise.allSettled(this.backendList.map((b) => b.shutdown()));
     // anything a backend failed to settle is canceled here, so no future stays pending
     for (const t of [...this.live.values()]) this.send(t, { type: 'CANCEL' });
+    await this.telemetryStart?.catch(noop);
+    await this.telemetry?.stop();
     for (const s of this.taskSubjects.values()) s.complete();
     this.taskSubjects.clear();
     this.events.complete();

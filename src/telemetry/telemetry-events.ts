@@ -1,0 +1,72 @@
+import type { TaskStateName } from '../../machines/task.machine.js';
+
+interface Base {
+  /** ms since the epoch */
+  t: number;
+  session: string;
+}
+
+export type TaskLifecycleEventType =
+  | 'task.created'
+  | 'task.submitted'
+  | 'task.queued'
+  | 'task.started'
+  | 'task.completed'
+  | 'task.failed'
+  | 'task.canceled';
+
+export interface TaskTelemetryEvent extends Base {
+  type: TaskLifecycleEventType;
+  uid: string;
+  backend: string | null;
+  /** set on terminal events */
+  exitCode?: number | null;
+  error?: string;
+  /** where it ran, when a backend knows (HPC: node, GPU ids) */
+  node?: string;
+  gpus?: number[];
+}
+
+export interface SessionTelemetryEvent extends Base {
+  type: 'session.started' | 'session.ended';
+  /** on session.ended: terminal counts */
+  counts?: Partial<Record<TaskStateName, number>>;
+}
+
+export interface BackendTelemetryEvent extends Base {
+  type: 'backend.started' | 'backend.stopped';
+  backend: string;
+  kind: string;
+}
+
+export interface ResourceSample extends Base {
+  type: 'resource.sample';
+  /** host CPU use, 0–100 (all cores) */
+  cpuPercent: number;
+  /** this process */
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** host memory */
+  memUsedBytes: number;
+  memTotalBytes: number;
+  gpus?: Array<{ index: number; utilizationPercent: number; memoryUsedMiB: number; memoryTotalMiB: number }>;
+}
+
+export interface TelemetryErrorEvent extends Base {
+  type: 'telemetry.error';
+  source: 'checkpoint' | 'spans' | 'metrics' | 'resources';
+  message: string;
+}
+
+export type TelemetryEvent = TaskTelemetryEvent | SessionTelemetryEvent | BackendTelemetryEvent | ResourceSample | TelemetryErrorEvent;
+
+/** Maps a task state to the lifecycle event that entering it emits. */
+export const EVENT_FOR_STATE: Readonly<Record<TaskStateName, TaskLifecycleEventType>> = {
+  NEW: 'task.created',
+  SUBMITTED: 'task.submitted',
+  QUEUED: 'task.queued',
+  RUNNING: 'task.started',
+  DONE: 'task.completed',
+  FAILED: 'task.failed',
+  CANCELED: 'task.canceled',
+};

@@ -1,0 +1,281 @@
+import { Observable, Subject } from 'rxjs';
+import type { TaskStateName } from '../../machines/task.machine.js';
+import { TERMINAL_STATES } from '../../machines/task.machine.js';
+import { CheckpointWriter } from '../../actors/checkpoint-writer.js';
+import { ResourceSampler } from '../../actors/resource-sampler.js';
+import { RhapsodyError } from '../errors.js';
+import type { BaseTask } from '../task-base.js';
+import { LatencyHistogram, type HistogramSnapshot } from './latency-histogram.js';
+import { OtelBridge, type MetricReaderLike, type SpanProcessorLike } from './otel-bridge.js';
+import { EVENT_FOR_STATE, type ResourceSample, type TelemetryEvent } from './telemetry-events.js';
+
+export interface TelemetryOptions {
+  /** ms between resource samples; 0 turns sampling off. Default 1000. */
+  resourcePollInterval?: number;
+  /** JSONL file that receives every event. */
+  checkpointPath?: string;
+  /** ms between checkpoint flushes. Default 1000. */
+  checkpointInterval?: number;
+  /** OpenTelemetry span processors (needs `@opentelemetry/sdk-trace-base`). */
+  spanProcessors?: SpanProcessorLike[];
+  /** OpenTelemetry metric readers (needs `@opentelemetry/sdk-metrics`). */
+  metricReaders?: MetricReaderLike[];
+  /** Finished task spans kept for `taskSpans()` (most recent). Default 10,000. */
+  maxSpans?: number;
+}
+
+/** One finished task, as `taskSpans()` gives it. Times in ms since the epoch. */
+export interface TaskSpan {
+  uid: string;
+  backend: string | null;
+  state: TaskStateName;
+  exitCode: number | null;
+  submitted: number;
+  started: number | null;
+  ended: number;
+}
+
+export interface TelemetrySummary {
+  session: string;
+  startedAt: number;
+  durationMs: number;
+  events: number;
+  counts: Record<TaskStateName, number>;
+  latency: { queue: HistogramSnapshot; execution: HistogramSnapshot; total: HistogramSnapshot };
+  lastResources: ResourceSample | null;
+  errors: string[];
+}
+
+export interface TelemetryMetrics {
+  tasks: Record<TaskStateName, number>;
+  latency: TelemetrySummary['latency'];
+  resources: ResourceSample | null;
+}
+
+/** What the manager needs from its session. */
+export interface TelemetryHost {
+  readonly uid: string;
+  counts(): Record<TaskStateName, number>;
+}
+
+const epoch = (perfMs: number) => Math.round((performance.timeOrigin + perfMs) * 1000) / 1000;
+const TYPE_JSON: Record<string, string> = Object.fromEntries(
+  Object.values(EVENT_FOR_STATE).map((t) => [t, JSON.stringify(t)]),
+);
+
+/**
+ * Session telemetry: typed lifecycle events (`events$`), a JSONL checkpoint of every event,
+ * OpenTelemetry spans and metrics, resource samples, and a summary. Never changes what tasks do:
+ * a failing exporter or checkpoint becomes a `telemetry.error` event.
+ */
+export class TelemetryManager {
+  readonly events$: Observable<TelemetryEvent>;
+  private readonly subject = new Subject<TelemetryEvent>();
+  private readonly queue = new LatencyHistogram();
+  private readonly execution = new LatencyHistogram();
+  private readonly total = new LatencyHistogram();
+  private readonly spans: TaskSpan[] = [];
+  private spanHead = 0;
+  private readonly maxSpans: number;
+  private eventCount = 0;
+  private lastResources: ResourceSample | null = null;
+  private readonly errors: string[] = [];
+  private readonly startedAt = Date.now();
+  private sampler: NodeJS.Timeout | null = null;
+  private stopped: Promise<void> | null = null;
+  private readonly heads = new Map<string | null, Record<string, string>>();
+  private readonly backendTails = new Map<string | null, string>();
+
+  private headFor(backend: string | null, type: string): string {
+    let row = this.heads.get(backend);
+    if (!row) this.heads.set(backend, (row = {}));
+    return (row[type] = `{"type":${TYPE_JSON[type]},"t":`);
+  }
+
+  /** `,"backend":"name"}` — the end of a non-terminal task line, built once per backend. */
+  private backendTail(backend: string | null): string {
+    let tail = this.backendTails.get(backend);
+    if (tail === undefined) this.backendTails.set(backend, (tail = `,"backend":${JSON.stringify(backend)}}`));
+    return tail;
+  }
+
+  private constructor(
+    private readonly host: TelemetryHost,
+    private readonly checkpoint: CheckpointWriter | null,
+    private readonly otel: OtelBridge,
+    options: TelemetryOptions,
+  ) {
+    this.events$ = this.subject.asObservable();
+    this.maxSpans = options.maxSpans ?? 10_000;
+  }
+
+  /** @internal Use `session.startTelemetry()`. */
+  static async start(host: TelemetryHost, options: TelemetryOptions = {}): Promise<TelemetryManager> {
+    let checkpoint: CheckpointWriter | null = null;
+    let manager: TelemetryManager | undefined;
+    if (options.checkpointPath) {
+      checkpoint = new CheckpointWriter(options.checkpointPath, options.checkpointInterval ?? 1000, (err) =>
+        manager?.reportError('checkpoint', `checkpoint ${options.checkpointPath} stopped: ${err.message}`),
+      );
+      try {
+        await checkpoint.open();
+      } catch (err) {
+        throw new RhapsodyError(`Telemetry: cannot write the checkpoint file ${options.checkpointPath}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    let otel: OtelBridge;
+    try {
+      otel = await OtelBridge.create({ spanProcessors: options.spanProcessors, metricReaders: options.metricReaders, sessionUid: host.uid });
+    } catch (err) {
+      await checkpoint?.close();
+      throw new RhapsodyError(`Telemetry: cannot set up OpenTelemetry (install @opentelemetry/sdk-trace-base / sdk-metrics): ${(err as Error).message}`, { cause: err });
+    }
+    manager = new TelemetryManager(host, checkpoint, otel, options);
+    manager.emit({ type: 'session.started', t: Date.now(), session: host.uid });
+    const poll = options.resourcePollInterval ?? 1000;
+    if (poll > 0) manager.startSampling(poll);
+    return manager;
+  }
+
+  private startSampling(interval: number): void {
+    const sampler = new ResourceSampler();
+    let busy = false;
+    const tick = async () => {
+      if (busy || this.stopped) return;
+      busy = true;
+      try {
+        const r = await sampler.sample();
+        if (this.stopped) return;
+        const sample: ResourceSample = { type: 'resource.sample', t: Date.now(), session: this.host.uid, ...r };
+        this.lastResources = sample;
+        this.otel.lastResources = r;
+        this.emit(sample);
+      } catch (err) {
+        this.reportError('resources', (err as Error).message);
+      } finally {
+        busy = false;
+      }
+    };
+    void tick();
+    this.sampler = setInterval(() => void tick(), interval);
+    this.sampler.unref();
+  }
+
+  private emit(event: TelemetryEvent): void {
+    this.eventCount++;
+    if (this.subject.observed) this.subject.next(event);
+    this.checkpoint?.append(JSON.stringify(event));
+  }
+
+  private reportError(source: 'checkpoint' | 'spans' | 'metrics' | 'resources', message: string): void {
+    this.errors.push(message);
+    this.emit({ type: 'telemetry.error', t: Date.now(), session: this.host.uid, source, message });
+  }
+
+  /** @internal A task entered `state` (the session calls this on every transition). */
+  _taskState(task: BaseTask, state: TaskStateName): void {
+    if (this.stopped) return;
+    this.eventCount++;
+    const observed = this.subject.observed;
+    const terminal = TERMINAL_STATES.has(state);
+    const t = Date.now();
+    if (observed || this.checkpoint) {
+      const type = EVENT_FOR_STATE[state];
+      if (observed) {
+        this.subject.next({
+          type, t, session: this.host.uid, uid: task.uid, backend: task.backend,
+          ...(terminal ? { exitCode: task.exitCode, ...(task.exception ? { error: task.exception.message } : {}) } : {}),
+        });
+      }
+      if (this.checkpoint) {
+        // hand-built JSON, assembled at flush time: uids are validated path-safe; the rest is escaped
+        // once per backend. Task lines omit the session (session.started names it).
+        const backend = task.backend;
+        let head = this.heads.get(backend)?.[type];
+        if (head === undefined) head = this.headFor(backend, type);
+        let tail = this.backendTail(backend);
+        if (terminal) {
+          tail = `${tail.slice(0, -1)},"exitCode":${task.exitCode ?? null}${task.exception ? `,"error":${JSON.stringify(task.exception.message)}` : ''}}`;
+        }
+        this.checkpoint.appendTask(head, t, task.uid, tail);
+      }
+    }
+    if (terminal) this.taskEnded(task);
+  }
+
+  private taskEnded(task: BaseTask): void {
+    this.total.record(task._endedAt - task._submittedAt);
+    if (task._startedAt > 0) {
+      this.queue.record(task._startedAt - task._submittedAt);
+      this.execution.record(task._endedAt - task._startedAt);
+    }
+    const span: TaskSpan = {
+      uid: task.uid, backend: task.backend, state: task.state, exitCode: task.exitCode,
+      submitted: epoch(task._submittedAt), started: task._startedAt > 0 ? epoch(task._startedAt) : null, ended: epoch(task._endedAt),
+    };
+    if (this.spans.length < this.maxSpans) this.spans.push(span);
+    else {
+      this.spans[this.spanHead] = span;
+      this.spanHead = (this.spanHead + 1) % this.maxSpans;
+    }
+    if (this.otel.active) {
+      try {
+        this.otel.taskEnded(task);
+      } catch (err) {
+        if (this.errors.length < 100) this.reportError('spans', `OpenTelemetry export failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** @internal */
+  _backendEvent(type: 'backend.started' | 'backend.stopped', backend: string, kind: string): void {
+    if (!this.stopped) this.emit({ type, t: Date.now(), session: this.host.uid, backend, kind });
+  }
+
+  /** The most recent finished tasks (up to `maxSpans`), oldest first. */
+  taskSpans(): TaskSpan[] {
+    return [...this.spans.slice(this.spanHead), ...this.spans.slice(0, this.spanHead)];
+  }
+
+  summary(): TelemetrySummary {
+    return {
+      session: this.host.uid,
+      startedAt: this.startedAt,
+      durationMs: Date.now() - this.startedAt,
+      events: this.eventCount,
+      counts: this.host.counts(),
+      latency: { queue: this.queue.snapshot(), execution: this.execution.snapshot(), total: this.total.snapshot() },
+      lastResources: this.lastResources,
+      errors: [...this.errors],
+    };
+  }
+
+  /** Current metric values (also exported to OpenTelemetry readers when given). */
+  readMetrics(): TelemetryMetrics {
+    const s = this.summary();
+    return { tasks: s.counts, latency: s.latency, resources: s.lastResources };
+  }
+
+  /** Flushes the checkpoint now. */
+  async flush(): Promise<void> {
+    await this.checkpoint?.flush();
+  }
+
+  /** Emits `session.ended`, flushes and closes exporters and the checkpoint. Idempotent. */
+  stop(): Promise<void> {
+    if (!this.stopped) {
+      this.emit({ type: 'session.ended', t: Date.now(), session: this.host.uid, counts: this.host.counts() });
+      this.stopped = (async () => {
+        if (this.sampler) clearInterval(this.sampler);
+        try {
+          await this.otel.shutdown();
+        } catch (err) {
+          this.errors.push(`OpenTelemetry shutdown failed: ${(err as Error).message}`);
+        }
+        await this.checkpoint?.close();
+        this.subject.complete();
+      })();
+    }
+    return this.stopped;
+  }
+}
