@@ -32,3 +32,8 @@ export type {
   TelemetryEvent, TaskTelemetryEvent, SessionTelemetryEvent, BackendTelemetryEvent, ResourceSample, TelemetryErrorEvent,
 } from './telemetry/telemetry-events.js';
 export type { HistogramSnapshot } from './telemetry/latency-histogram.js';
+export { startInspectorServer } from '../actors/inspector-relay.js';
+export type { InspectorServer, InspectorServerOptions } from '../actors/inspector-relay.js';
+export { parseRun } from './report/report-model.js';
+export type { RunModel, ReportTask } from './report/report-model.js';
+export { renderReport } from './report/report-html.js';

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// The `rhapsody` command: report, machines, inspect.
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { startInspectorServer } from '../actors/inspector-relay.js';
+import { backendMachine, sessionMachine, taskMachine, waitMachine } from '../machines/index.js';
+import { parseRun } from './report/report-model.js';
+import { renderReport } from './report/report-html.js';
+
+const USAGE = `usage:
+  rhapsody report RUN.jsonl [-o report.html]   turn a telemetry checkpoint into a self-contained HTML report
+  rhapsody machines                             print the state machine definitions as JSON (Stately Studio)
+  rhapsody inspect [--port 8080] [--host 127.0.0.1]
+                                                run a local inspector relay; connect a session with
+                                                createWebSocketInspector({ url: 'ws://127.0.0.1:8080' })`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === 'report') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { output: { type: 'string', short: 'o' } } });
+    const input = positionals[0];
+    if (!input) throw new Error('report: which checkpoint file?');
+    const run = parseRun(await readFile(input, 'utf8'));
+    const out = values.output ?? input.replace(/\.jsonl?$/, '') + '.html';
+    await writeFile(out, renderReport(run));
+    console.log(`${out}: ${run.tasks.length} tasks${run.badLines ? `, ${run.badLines} unreadable line(s) skipped` : ''}`);
+    return 0;
+  }
+  if (command === 'machines') {
+    const defs = Object.fromEntries([taskMachine, backendMachine, sessionMachine, waitMachine].map((m) => [m.id, m.definition]));
+    console.log(JSON.stringify(defs, null, 2));
+    return 0;
+  }
+  if (command === 'inspect') {
+    const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, host: { type: 'string' } } });
+    const server = await startInspectorServer({ port: values.port ? Number(values.port) : 8080, host: values.host });
+    console.log(`inspector relay on ${server.url} — open ${server.pageUrl} in a browser`);
+    const stop = () => void server.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return new Promise<number>(() => undefined);
+  }
+  console.error(USAGE);
+  return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    console.error(`rhapsody: ${err.message}`);
+    process.exit(1);
+  },
+);
