@@ -1,22 +1,24 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+
+const BATCH = 16_384;
 
 /**
- * Appends JSON lines to a file in batches. Lines are buffered as strings and written by one
- * `write` per flush; while a write is in flight new lines wait for the next one, so memory is
- * bounded by what arrives during one write.
+ * Appends JSON lines to a file from a worker thread. Records are kept as columns and handed over
+ * in batches; task lines are assembled by the worker, so a task event costs the session a few array
+ * pushes. Memory is bounded by the batches in flight (acknowledged by the worker).
  */
 export class CheckpointWriter {
-  private handle: FileHandle | null = null;
-  // columns of pending records; a record is either a whole line (head set, rest null) or a task
-  // event whose line is built at flush time, off the task's hot path
+  private worker: Worker | null = null;
   private heads: string[] = [];
   private times: number[] = [];
   private uids: (string | null)[] = [];
   private tails: (string | null)[] = [];
-  private writing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private seq = 0;
+  private acked = 0;
+  private waiters: Array<{ seq: number; resolve: () => void }> = [];
   failed: Error | null = null;
 
   constructor(
@@ -25,11 +27,32 @@ export class CheckpointWriter {
     private readonly onError: (err: Error) => void,
   ) {}
 
-  /** Opens (creates/truncates) the file; rejects with the OS error when it cannot be written. */
+  /** Creates/truncates the file (rejecting with the OS error when it cannot be written), starts the writer. */
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
-    this.handle = await open(this.path, 'w');
-    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    await (await open(this.path, 'w')).close();
+    const worker = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), { workerData: { path: this.path } });
+    worker.on('message', (m: { seq?: number; error?: string }) => {
+      if (m.error && !this.failed) {
+        this.failed = new Error(m.error);
+        this.onError(this.failed);
+      }
+      if (m.seq !== undefined) {
+        this.acked = m.seq;
+        if (this.acked >= this.seq) worker.unref(); // idle: do not hold the process open
+        this.waiters = this.waiters.filter((w) => (w.seq <= this.acked ? (w.resolve(), false) : true));
+      }
+    });
+    worker.on('error', (err) => {
+      if (!this.failed) {
+        this.failed = err;
+        this.onError(err);
+      }
+      for (const w of this.waiters.splice(0)) w.resolve();
+    });
+    worker.unref();
+    this.worker = worker;
+    this.timer = setInterval(() => this.post(), this.intervalMs);
     this.timer.unref();
   }
 
@@ -43,52 +66,36 @@ export class CheckpointWriter {
   }
 
   private push(head: string, t: number, uid: string | null, tail: string | null): void {
-    if (this.failed || !this.handle) return;
+    if (this.failed || !this.worker) return;
     this.heads.push(head);
     this.times.push(t);
     this.uids.push(uid);
     this.tails.push(tail);
-    if (this.heads.length === 16384 && !this.writing) void this.flush();
+    if (this.heads.length >= BATCH) this.post();
   }
 
-  private takeChunk(): string {
-    const { heads, times, uids, tails } = this;
-    let chunk = '';
-    for (let i = 0; i < heads.length; i++) {
-      const uid = uids[i];
-      chunk += uid === null ? `${heads[i]}\n` : `${heads[i]}${times[i]},"uid":"${uid}"${tails[i]}\n`;
-    }
+  private post(): void {
+    if (!this.worker || this.failed || this.heads.length === 0) return;
+    this.worker.ref(); // until this batch is written
+    this.worker.postMessage({ heads: this.heads, times: this.times, uids: this.uids, tails: this.tails, seq: ++this.seq });
     this.heads = [];
     this.times = [];
     this.uids = [];
     this.tails = [];
-    return chunk;
   }
 
-  /** Writes what is buffered (one write at a time); resolves when it is handed to the OS. */
+  /** Hands over what is buffered and resolves once the worker has written it. */
   flush(): Promise<void> {
-    if (this.writing) return this.writing.then(() => this.flush());
-    if (!this.handle || this.failed || this.heads.length === 0) return Promise.resolve();
-    const chunk = this.takeChunk();
-    this.writing = this.handle.write(chunk).then(
-      () => {
-        this.writing = null;
-        if (this.heads.length >= 16384) void this.flush();
-      },
-      (err: Error) => {
-        this.writing = null;
-        this.failed = err;
-        this.takeChunk();
-        this.onError(err);
-      },
-    );
-    return this.writing;
+    this.post();
+    if (this.failed || this.acked >= this.seq) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ seq: this.seq, resolve }));
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.flush();
-    await this.handle?.close().catch(() => undefined);
-    this.handle = null;
+    const worker = this.worker;
+    this.worker = null;
+    if (worker) await worker.terminate();
   }
 }
