@@ -25,8 +25,12 @@ function lanes(tasks: ReportTask[], from: (t: ReportTask) => number, to: (t: Rep
 function timeline(run: RunModel): string {
   const width = 1100;
   const label = 220;
-  const span = Math.max(run.end - run.start, 1);
-  const x = (t: number) => label + ((t - run.start) / span) * (width - label - 10);
+  // the window the tasks occupy (the session may have been open long before and after)
+  const times = run.tasks.flatMap((t) => [t.submitted ?? t.started, t.ended]).filter((v): v is number => v !== null);
+  const t0 = times.length ? Math.min(...times) : run.start;
+  const t1 = times.length ? Math.max(...times) : run.end;
+  const span = Math.max(t1 - t0, 1);
+  const x = (t: number) => label + ((t - t0) / span) * (width - label - 10);
   const groups = new Map<string, ReportTask[]>();
   for (const t of run.tasks.slice(0, MAX_BARS)) {
     const key = [t.backend || '(unrouted)', t.node, t.gpus?.length ? `GPU ${t.gpus.join(',')}` : null].filter(Boolean).join(' / ');
@@ -36,8 +40,8 @@ function timeline(run: RunModel): string {
   let y = 24;
   const parts: string[] = [];
   for (const [key, tasks] of [...groups].sort((a, b) => a[0].localeCompare(b[0]))) {
-    const from = (t: ReportTask) => t.submitted ?? t.started ?? run.start;
-    const to = (t: ReportTask) => t.ended ?? run.end;
+    const from = (t: ReportTask) => t.submitted ?? t.started ?? t0;
+    const to = (t: ReportTask) => t.ended ?? t1;
     const packed = lanes(tasks, from, to);
     const nLanes = Math.max(1, ...packed.values()) + 1;
     parts.push(`<text x="4" y="${y + 11}" class="group">${esc(key)} (${tasks.length})</text>`);
@@ -55,7 +59,9 @@ function timeline(run: RunModel): string {
     }
     y += nLanes * rowH + 10;
   }
-  const axis = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(run.start + f * span)}" y="14" class="axis">${ms(f * span)}</text>`).join('');
+  const axis = [0, 0.25, 0.5, 0.75, 1]
+    .map((f) => `<text x="${x(t0 + f * span)}" y="14" class="axis" text-anchor="${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}">${ms(f * span)}</text>`)
+    .join('');
   const more = run.tasks.length > MAX_BARS ? `<p class="note">${run.tasks.length - MAX_BARS} more tasks are counted above but not drawn.</p>` : '';
   return `<svg id="timeline" width="${width}" height="${y}" xmlns="http://www.w3.org/2000/svg">${axis}${parts.join('')}</svg>${more}`;
 }

@@ -5,7 +5,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { AggregationTemporality, DataPointType, MetricReader } from '@opentelemetry/sdk-metrics';
 import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ComputeTask, ConcurrentExecutionBackend, Session, type TelemetryEvent } from '../../src/index.js';
+import { ComputeTask, ConcurrentExecutionBackend, Session, type TaskTelemetryEvent, type TelemetryEvent } from '../../src/index.js';
 
 class TestMetricReader extends MetricReader {
   constructor() {
@@ -45,7 +45,7 @@ describe('telemetry', () => {
     const ofTask = (uid: string) => events.filter((e): e is Extract<TelemetryEvent, { uid: string }> => 'uid' in e && e.uid === uid).map((e) => e.type);
     expect(ofTask('ok-fn')).toEqual(['task.created', 'task.submitted', 'task.queued', 'task.started', 'task.completed']);
     expect(ofTask('bad-exe').at(-1)).toBe('task.failed');
-    const failed = events.find((e) => e.type === 'task.failed' && e.uid === 'bad-exe') as Extract<TelemetryEvent, { type: 'task.failed' }>;
+    const failed = events.find((e) => e.type === 'task.failed' && e.uid === 'bad-exe') as TaskTelemetryEvent;
     expect(failed.exitCode).toBe(5);
     expect(events.some((e) => e.type === 'resource.sample' && e.cpuPercent >= 0 && e.rssBytes > 0)).toBe(true);
     expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['backend.stopped', 'session.ended']));
