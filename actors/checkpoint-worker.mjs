@@ -1,35 +1,45 @@
-// Writes telemetry checkpoint lines off the main thread. Batches arrive as columns; task lines
-// are assembled here, so the session's hot path only pushes a few values per event.
+// Writes telemetry checkpoint lines off the main thread. A batch arrives as columns (typed arrays,
+// one newline-joined string of uids, tables of line heads and tails); task lines are assembled
+// here, so the session's hot path only stores a few numbers per event.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const fd = openSync(workerData.path, 'a');
 let failed = false;
 
-parentPort.on('message', (msg) => {
-  if (msg.close) {
-    closeSync(fd);
-    parentPort.postMessage({ closed: true });
-    return;
+function write(batch) {
+  const { n, codes, times, backends, uidText, raws, extraAt, extras, heads, tails } = batch;
+  const uids = uidText.split('\n');
+  let chunk = '';
+  let u = 0;
+  let r = 0;
+  let x = 0;
+  for (let i = 0; i < n; i++) {
+    const code = codes[i];
+    if (code === 0) {
+      chunk += raws[r++] + '\n';
+      continue;
+    }
+    let tail = tails[backends[i]];
+    if (x < extraAt.length && extraAt[x] === i) tail = tail.slice(0, -1) + extras[x++];
+    chunk += `${heads[code]}${times[i]},"uid":"${uids[u++]}"${tail}\n`;
+    if (chunk.length > 1 << 20) {
+      writeSync(fd, chunk);
+      chunk = '';
+    }
   }
-  const { heads, times, uids, tails, seq } = msg;
+  if (chunk) writeSync(fd, chunk);
+}
+
+parentPort.on('message', (msg) => {
   if (!failed) {
     try {
-      let chunk = '';
-      for (let i = 0; i < heads.length; i++) {
-        const uid = uids[i];
-        chunk += uid === null ? `${heads[i]}\n` : `${heads[i]}${times[i]},"uid":"${uid}"${tails[i]}\n`;
-        if (chunk.length > 1 << 20) {
-          writeSync(fd, chunk);
-          chunk = '';
-        }
-      }
-      if (chunk) writeSync(fd, chunk);
+      write(msg);
     } catch (err) {
       failed = true;
-      parentPort.postMessage({ seq, error: err.message });
+      parentPort.postMessage({ seq: msg.seq, error: err.message });
       return;
     }
   }
-  parentPort.postMessage({ seq });
+  parentPort.postMessage({ seq: msg.seq });
 });

@@ -11,10 +11,18 @@ const BATCH = 16_384;
  */
 export class CheckpointWriter {
   private worker: Worker | null = null;
-  private heads: string[] = [];
-  private times: number[] = [];
-  private uids: (string | null)[] = [];
-  private tails: (string | null)[] = [];
+  // the batch being filled: one slot per record (code 0 = a whole line from `raws`)
+  private n = 0;
+  private codes = new Uint8Array(BATCH);
+  private times = new Float64Array(BATCH);
+  private backends = new Uint16Array(BATCH);
+  private uidText = '';
+  private raws: string[] = [];
+  private extraAt: number[] = [];
+  private extras: string[] = [];
+  /** line starts by code (index 0 unused) and line ends by backend index */
+  private readonly heads: string[] = [''];
+  private readonly tails: string[] = [];
   private timer: NodeJS.Timeout | null = null;
   private seq = 0;
   private acked = 0;
@@ -26,6 +34,16 @@ export class CheckpointWriter {
     private readonly intervalMs: number,
     private readonly onError: (err: Error) => void,
   ) {}
+
+  /** Registers the start of a task line (ends with `"t":`); returns its code. */
+  defineHead(head: string): number {
+    return this.heads.push(head) - 1;
+  }
+
+  /** Registers the end of a task line (`,"backend":"x"}`); returns its index. */
+  defineTail(tail: string): number {
+    return this.tails.push(tail) - 1;
+  }
 
   /** Creates/truncates the file (rejecting with the OS error when it cannot be written), starts the writer. */
   async open(): Promise<void> {
@@ -57,31 +75,46 @@ export class CheckpointWriter {
   }
 
   append(line: string): void {
-    this.push(line, 0, null, null);
-  }
-
-  /** A task event: written as `${head}${t},"uid":"${uid}"${tail}` (head ends with `"t":`). */
-  appendTask(head: string, t: number, uid: string, tail: string): void {
-    this.push(head, t, uid, tail);
-  }
-
-  private push(head: string, t: number, uid: string | null, tail: string | null): void {
     if (this.failed || !this.worker) return;
-    this.heads.push(head);
-    this.times.push(t);
-    this.uids.push(uid);
-    this.tails.push(tail);
-    if (this.heads.length >= BATCH) this.post();
+    this.raws.push(line);
+    this.codes[this.n++] = 0;
+    if (this.n === BATCH) this.post();
+  }
+
+  /**
+   * A task event, written as `${head}${t},"uid":"${uid}"${tail}`; `extra` (a terminal event's
+   * `,"exitCode":…}`) replaces the tail's closing brace.
+   */
+  appendTask(head: number, t: number, uid: string, tail: number, extra?: string): void {
+    if (this.failed || !this.worker) return;
+    const i = this.n++;
+    this.codes[i] = head;
+    this.times[i] = t;
+    this.backends[i] = tail;
+    this.uidText = i === 0 || this.uidText === '' ? uid : `${this.uidText}\n${uid}`;
+    if (extra !== undefined) {
+      this.extraAt.push(i);
+      this.extras.push(extra);
+    }
+    if (this.n === BATCH) this.post();
   }
 
   private post(): void {
-    if (!this.worker || this.failed || this.heads.length === 0) return;
+    if (!this.worker || this.failed || this.n === 0) return;
     this.worker.ref(); // until this batch is written
-    this.worker.postMessage({ heads: this.heads, times: this.times, uids: this.uids, tails: this.tails, seq: ++this.seq });
-    this.heads = [];
-    this.times = [];
-    this.uids = [];
-    this.tails = [];
+    const batch = {
+      n: this.n, codes: this.codes, times: this.times, backends: this.backends, uidText: this.uidText,
+      raws: this.raws, extraAt: this.extraAt, extras: this.extras, heads: this.heads, tails: this.tails, seq: ++this.seq,
+    };
+    this.worker.postMessage(batch, [this.codes.buffer, this.times.buffer, this.backends.buffer]);
+    this.n = 0;
+    this.codes = new Uint8Array(BATCH);
+    this.times = new Float64Array(BATCH);
+    this.backends = new Uint16Array(BATCH);
+    this.uidText = '';
+    this.raws = [];
+    this.extraAt = [];
+    this.extras = [];
   }
 
   /** Hands over what is buffered and resolves once the worker has written it. */

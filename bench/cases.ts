@@ -2,6 +2,9 @@
 // Usage: tsx bench/cases.ts <case>   → prints one JSON line { case, value, unit, ... }
 import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createActor } from 'xstate';
 import { ComputeTask, ConcurrentExecutionBackend, Session, taskMachine, type Executor } from '../src/index.js';
 
@@ -19,9 +22,13 @@ function holdHeap(mb: number): unknown[] {
   return hold;
 }
 
-async function functionTasks(executor: Executor, n: number, inspect = false): Promise<number> {
+async function functionTasks(executor: Executor, n: number, inspect = false, telemetry?: 'events' | 'checkpoint'): Promise<number> {
   const backend = await ConcurrentExecutionBackend.create({ executor });
   const session = new Session({ backends: [backend], inspect: inspect ? () => undefined : undefined });
+  if (telemetry) {
+    await session.startTelemetry(telemetry === 'checkpoint' ? { checkpointPath: join(tmpdir(), `rhapsody-bench-${process.pid}.jsonl`) } : {});
+    session.state$.subscribe({ complete: () => rmSync(join(tmpdir(), `rhapsody-bench-${process.pid}.jsonl`), { force: true }) });
+  }
   // warm-up
   const warm = Array.from({ length: 2000 }, (_, i) => new ComputeTask({ function: trivial, args: [i] }));
   await session.submitTasks(warm);
@@ -149,11 +156,61 @@ async function memory(total: number): Promise<Record<string, number>> {
   return marks;
 }
 
+/** ~10,000 telemetry events/s for `seconds` into a checkpoint: live heap after GC over time. */
+async function sustainedTelemetry(seconds: number): Promise<Record<string, number>> {
+  const path = join(tmpdir(), `rhapsody-sustained-${process.pid}.jsonl`);
+  const session = new Session({ backends: [await ConcurrentExecutionBackend.create({ executor: 'inline' })] });
+  const telemetry = await session.startTelemetry({ checkpointPath: path, resourcePollInterval: 100 });
+  const heaps: number[] = [];
+  const t0 = performance.now();
+  let tasks = 0;
+  for (let tick = 0; performance.now() - t0 < seconds * 1000; tick++) {
+    // 5 lifecycle events per task: 200 tasks per 100 ms ≈ 10,000 events/s
+    const batch = Array.from({ length: 200 }, (_, i) => new ComputeTask({ function: trivial, args: [i] }));
+    tasks += batch.length;
+    await session.submitTasks(batch);
+    await session.waitTasks(batch);
+    if (tick % 10 === 9) heaps.push(heapAfterGc());
+    const next = t0 + (tick + 1) * 100;
+    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+  }
+  const events = telemetry.summary().events;
+  const elapsed = (performance.now() - t0) / 1000;
+  await session.close();
+  const bytes = statSync(path).size;
+  rmSync(path, { force: true });
+  return {
+    eventsPerSecond: events / elapsed,
+    heapFirstMiB: heaps[0] ?? NaN,
+    heapLastMiB: heaps.at(-1) ?? NaN,
+    heapMaxMiB: Math.max(...heaps),
+    checkpointMiB: bytes / 2 ** 20,
+    tasks,
+  };
+}
+
+/** Telemetry off / events / events+checkpoint, alternated in one process; medians of 3 each. */
+async function telemetryAB(): Promise<Record<string, number>> {
+  const runs: Record<string, number[]> = { off: [], events: [], checkpoint: [] };
+  const modes = ['off', 'events', 'checkpoint'] as const;
+  for (let round = 0; round < 3; round++) {
+    // rotate the order so that no mode always runs on a fresher heap
+    for (let k = 0; k < 3; k++) {
+      const mode = modes[(round + k) % 3]!;
+      runs[mode]!.push(await functionTasks('inline', 100_000, false, mode === 'off' ? undefined : mode));
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+  return { off: median(runs.off!), events: median(runs.events!), checkpoint: median(runs.checkpoint!) };
+}
+
 const name = process.argv[2];
 switch (name) {
   case 'inline': out({ case: name, value: await functionTasks('inline', 100_000) }); break;
   case 'inline-inspect': out({ case: name, value: await functionTasks('inline', 20_000, true) }); break;
   case 'inline-20k': out({ case: name, value: await functionTasks('inline', 20_000) }); break;
+  case 'telemetry-ab': out({ case: name, ...(await telemetryAB()) }); break;
+  case 'telemetry-sustained': out({ case: name, ...(await sustainedTelemetry(10)) }); break;
   case 'threads': out({ case: name, value: await functionTasks('threads', 100_000) }); break;
   case 'raw-inline': out({ case: name, value: await rawInline(100_000) }); break;
   case 'raw-workers': out({ case: name, value: await rawWorkers(100_000) }); break;

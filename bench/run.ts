@@ -21,13 +21,14 @@ function run(caseName: string): Record<string, number> {
 
 const want = (c: string) => only.length === 0 || only.some((o) => c.startsWith(o));
 const r: Record<string, Record<string, number>> = {};
-for (const c of ['raw-inline', 'inline', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'naive-actor', 'memory']) {
+for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'naive-actor', 'memory']) {
   if (want(c)) {
     process.stderr.write(`running ${c}…\n`);
     r[c] = run(c);
   }
 }
 const v = (c: string) => r[c]?.value ?? NaN;
+const ab = (k: string) => r['telemetry-ab']?.[k] ?? NaN;
 const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
 const rows = [
   { benchmark: '100k trivial functions, inline', rhapsody: f(v('inline')), floor: `${f(v('raw-inline'))} (plain loop + promise)`, ratio: f(v('inline') / v('raw-inline'), 3), target: '≥ 40,000/s', met: v('inline') >= 40_000 },
@@ -36,12 +37,18 @@ const rows = [
   { benchmark: '1,000 /bin/true vs Python', rhapsody: f(v('exec')), floor: `${f(v('py-exec'))} (Python asyncio, vfork, same run)`, ratio: f(v('exec') / v('py-exec'), 3), target: '≥ Python same run', met: v('exec') >= v('py-exec') },
   { benchmark: '1,000 /bin/true, 1 GiB live heap', rhapsody: f(v('exec-heap')), floor: `${f(v('raw-spawn-heap'))} (raw spawn with 1 GiB)`, ratio: f(v('exec-heap') / v('exec'), 3) + ' of no-heap', target: '≤ 20% slower than no-heap', met: v('exec-heap') >= 0.8 * v('exec') },
   { benchmark: 'inspection on (20k inline)', rhapsody: f(v('inline-inspect')), floor: `${f(v('inline-20k'))} (inspection off, 20k)`, ratio: f(v('inline-inspect') / v('inline-20k'), 3), target: 'off costs nothing', met: true },
+  { benchmark: 'telemetry on (events, metrics, spans), 100k inline, median of 3', rhapsody: f(ab('events')), floor: `${f(ab('off'))} (off, same process)`, ratio: f(ab('events') / ab('off'), 3), target: '≤ 10% cost', met: ab('events') >= 0.9 * ab('off') },
+  { benchmark: 'telemetry on + JSONL checkpoint, 100k inline, median of 3', rhapsody: f(ab('checkpoint')), floor: `${f(ab('off'))} (off, same process)`, ratio: f(ab('checkpoint') / ab('off'), 3), target: '≤ 10% cost', met: ab('checkpoint') >= 0.9 * ab('off') },
   { benchmark: 'Python thread pool (reference)', rhapsody: '', floor: `${f(v('py-functions'))} functions/s`, ratio: f(v('threads') / v('py-functions'), 1) + '× (threads)', target: 'beat it', met: v('threads') > v('py-functions') },
 ];
 console.table(rows);
 if (r['naive-actor']) {
   const inlineUs = 1e6 / v('inline');
   console.log(`lifecycle cost: naive XState actor per task ${f(r['naive-actor'].usPerTask!, 1)} µs + ${f(r['naive-actor'].bytesPerTask!)} B live; rhapsody end to end ${f(inlineUs, 1)} µs/task inline (validation, routing, future, execution, statistics)`);
+}
+if (r['telemetry-sustained']) {
+  const m = r['telemetry-sustained'];
+  console.log(`telemetry sustained: ${f(m.eventsPerSecond!)} events/s for 10 s into the checkpoint (${f(m.checkpointMiB!, 1)} MiB); live heap after GC ${f(m.heapFirstMiB!, 1)} MiB after 1 s → ${f(m.heapLastMiB!, 1)} MiB at the end (max ${f(m.heapMaxMiB!, 1)})`);
 }
 if (r.memory) {
   const m = r.memory;

@@ -1,6 +1,5 @@
 import { Observable, Subject } from 'rxjs';
 import type { TaskStateName } from '../../machines/task.machine.js';
-import { TERMINAL_STATES } from '../../machines/task.machine.js';
 import { CheckpointWriter } from '../../actors/checkpoint-writer.js';
 import { ResourceSampler } from '../../actors/resource-sampler.js';
 import { RhapsodyError } from '../errors.js';
@@ -83,21 +82,9 @@ export class TelemetryManager {
   private readonly startedAt = Date.now();
   private sampler: NodeJS.Timeout | null = null;
   private stopped: Promise<void> | null = null;
-  private readonly heads = new Map<string | null, Record<string, string>>();
-  private readonly backendTails = new Map<string | null, string>();
-
-  private headFor(backend: string | null, type: string): string {
-    let row = this.heads.get(backend);
-    if (!row) this.heads.set(backend, (row = {}));
-    return (row[type] = `{"type":${TYPE_JSON[type]},"t":`);
-  }
-
-  /** `,"backend":"name"}` — the end of a non-terminal task line, built once per backend. */
-  private backendTail(backend: string | null): string {
-    let tail = this.backendTails.get(backend);
-    if (tail === undefined) this.backendTails.set(backend, (tail = `,"backend":${JSON.stringify(backend)}}`));
-    return tail;
-  }
+  /** Writer codes: the start of each task line type, and the end of a line per backend. */
+  private heads: Record<string, number> = {};
+  private readonly tails = new Map<string | null, number>();
 
   private constructor(
     private readonly host: TelemetryHost,
@@ -131,6 +118,9 @@ export class TelemetryManager {
       throw new RhapsodyError(`Telemetry: cannot set up OpenTelemetry (install @opentelemetry/sdk-trace-base / sdk-metrics): ${(err as Error).message}`, { cause: err });
     }
     manager = new TelemetryManager(host, checkpoint, otel, options);
+    if (checkpoint) {
+      manager.heads = Object.fromEntries(Object.entries(TYPE_JSON).map(([type, json]) => [type, checkpoint!.defineHead(`{"type":${json},"t":`)]));
+    }
     manager.emit({ type: 'session.started', t: Date.now(), session: host.uid });
     const poll = options.resourcePollInterval ?? 1000;
     if (poll > 0) manager.startSampling(poll);
@@ -176,10 +166,10 @@ export class TelemetryManager {
   _taskState(task: BaseTask, state: TaskStateName): void {
     if (this.stopped) return;
     this.eventCount++;
+    const terminal = state === 'DONE' || state === 'FAILED' || state === 'CANCELED';
     const observed = this.subject.observed;
-    const terminal = TERMINAL_STATES.has(state);
-    const t = Date.now();
     if (observed || this.checkpoint) {
+      const t = Date.now();
       const type = EVENT_FOR_STATE[state];
       if (observed) {
         this.subject.next({
@@ -188,16 +178,15 @@ export class TelemetryManager {
         });
       }
       if (this.checkpoint) {
-        // hand-built JSON, assembled at flush time: uids are validated path-safe; the rest is escaped
-        // once per backend. Task lines omit the session (session.started names it).
+        // hand-built JSON, assembled by the writer thread: uids are validated path-safe; backend
+        // names are escaped once. Task lines omit the session (session.started names it).
         const backend = task.backend;
-        let head = this.heads.get(backend)?.[type];
-        if (head === undefined) head = this.headFor(backend, type);
-        let tail = this.backendTail(backend);
-        if (terminal) {
-          tail = `${tail.slice(0, -1)},"exitCode":${task.exitCode ?? null}${task.exception ? `,"error":${JSON.stringify(task.exception.message)}` : ''}}`;
-        }
-        this.checkpoint.appendTask(head, t, task.uid, tail);
+        let tail = this.tails.get(backend);
+        if (tail === undefined) this.tails.set(backend, (tail = this.checkpoint.defineTail(`,"backend":${JSON.stringify(backend)}}`)));
+        const extra = terminal
+          ? `,"exitCode":${task.exitCode ?? null}${task.exception ? `,"error":${JSON.stringify(task.exception.message)}` : ''}}`
+          : undefined;
+        this.checkpoint.appendTask(this.heads[type]!, t, task.uid, tail, extra);
       }
     }
     if (terminal) this.taskEnded(task);
