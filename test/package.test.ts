@@ -49,6 +49,25 @@ describe('the built package', () => {
     expect(out).toEqual({ sum: 5, echo: 'consumer\n', machine: 'object', TaskValidationError: 'function' });
   }, 60_000);
 
+  it('ships the rhapsody CLI', () => {
+    const out = execFileSync('node', [join(consumer, 'node_modules', 'rhapsody', 'dist', 'cli.js'), 'machines'], { encoding: 'utf8' });
+    expect(Object.keys(JSON.parse(out)).sort()).toEqual(['backend', 'session', 'task', 'wait']);
+  }, 60_000);
+
+  it('writes a telemetry checkpoint from the built package (worker file shipped)', () => {
+    writeFileSync(
+      join(consumer, 'tel.mjs'),
+      `import { Session, ComputeTask, ConcurrentExecutionBackend } from 'rhapsody';
+       import { readFileSync } from 'node:fs';
+       const s = new Session({ backends: [new ConcurrentExecutionBackend({ executor: 'inline' })] });
+       await s.startTelemetry({ checkpointPath: ${JSON.stringify(join(consumer, 'run.jsonl'))}, resourcePollInterval: 0 });
+       const t = new ComputeTask({ function: () => 1 });
+       await s.submitTasks([t]); await t; await s.close();
+       console.log(readFileSync(${JSON.stringify(join(consumer, 'run.jsonl'))}, 'utf8').trim().split('\\n').length);`,
+    );
+    expect(Number(execFileSync('node', ['tel.mjs'], { cwd: consumer, encoding: 'utf8' }))).toBeGreaterThanOrEqual(7);
+  }, 60_000);
+
   it('ships type declarations without internals', async () => {
     const { readFile } = await import('node:fs/promises');
     const dts = await readFile(join(root, 'dist', 'index.d.ts'), 'utf8');
