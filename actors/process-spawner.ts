@@ -12,6 +12,11 @@ export interface SpawnRequest {
   timeout?: number;
   stdoutFile?: string;
   stderrFile?: string;
+  /** fed to stdin (default: stdin ignored) */
+  input?: string;
+  stdout?: 'pipe' | 'ignore';
+  /** 'stdout' merges stderr into stdout */
+  stderr?: 'pipe' | 'stdout' | 'ignore';
 }
 
 export interface SpawnResult {

@@ -22,8 +22,8 @@ function stop(entry, reason) {
 }
 
 async function run(req) {
-  const stdout = req.stdoutFile ? { file: req.stdoutFile } : 'pipe';
-  const stderr = req.stderrFile ? { file: req.stderrFile } : 'pipe';
+  const stdout = req.stdoutFile ? { file: req.stdoutFile } : req.stdout === 'ignore' ? 'ignore' : 'pipe';
+  const stderr = req.stderrFile ? { file: req.stderrFile } : req.stderr === 'ignore' ? 'ignore' : 'pipe';
   const entry = { pid: 0, killed: null, timer: null, force: null };
   running.set(req.id, entry);
   let sub;
@@ -32,7 +32,7 @@ async function run(req) {
       reject: false,
       // collecting output here is ~20% cheaper per process than execa's buffering
       buffer: false,
-      stdin: 'ignore',
+      ...(req.input !== undefined ? { input: req.input } : { stdin: 'ignore' }),
       stdout,
       stderr,
       cleanup: false,
@@ -48,7 +48,8 @@ async function run(req) {
   }
   entry.pid = sub.pid ?? 0;
   const out = collect(sub.stdout);
-  const err = collect(sub.stderr);
+  // stderr 'stdout': both streams into one buffer, in arrival order
+  const err = req.stderr === 'stdout' ? collect(sub.stderr, out) : collect(sub.stderr);
   if (req.timeout) entry.timer = setTimeout(() => stop(entry, 'timeout'), req.timeout);
   const r = await sub;
   if (entry.timer) clearTimeout(entry.timer);
@@ -67,10 +68,10 @@ async function run(req) {
   });
 }
 
-function collect(stream) {
-  const chunks = [];
+function collect(stream, into) {
+  const chunks = into ? into.chunks : [];
   stream?.on('data', (c) => chunks.push(c));
-  return { text: () => (chunks.length ? Buffer.concat(chunks).toString('utf8') : '') };
+  return { chunks, text: () => (into || !chunks.length ? '' : Buffer.concat(chunks).toString('utf8')) };
 }
 
 function reply(msg) {

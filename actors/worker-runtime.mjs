@@ -11,7 +11,7 @@ const CLOSURE_HINT =
 // user's vitest suite are shipped as that rewritten text, so provide it.
 globalThis.__vite_ssr_dynamic_import__ ??= (specifier) => import(specifier);
 
-function compile(source) {
+export function compile(source) {
   try {
     return (0, eval)(`(${source})`);
   } catch (first) {

@@ -40,6 +40,8 @@ export class ComputeTask extends BaseTask {
   readonly inputFiles: string[];
   readonly outputFiles: string[];
   readonly taskBackendSpecificKwargs: LocalTaskOptions & Record<string, unknown>;
+  /** Per-rank details of a parallel job (HpcExecutionBackend), in global rank order. */
+  ranks: Array<{ rank: number; hostname: string; exitCode: number | null; stdout: string; stderr: string }> | null = null;
 
   constructor(options: ComputeTaskOptions) {
     const uid = options?.uid !== undefined ? String(options.uid) : nextTaskUid();

@@ -37,3 +37,10 @@ export type { InspectorServer, InspectorServerOptions } from '../actors/inspecto
 export { parseRun } from './report/report-model.js';
 export type { RunModel, ReportTask } from './report/report-model.js';
 export { renderReport } from './report/report-html.js';
+export { HpcExecutionBackend } from './backends/hpc-backend.js';
+export type { HpcExecutionBackendOptions, RankInfo } from './backends/hpc-backend.js';
+export { Policy, Placement } from './hpc/policy.js';
+export type { PolicyOptions } from './hpc/policy.js';
+export type { ProcessTemplate } from './hpc/process-template.js';
+export type { NodeInfo } from './hpc/resource-scheduler.js';
+export { System } from './backends/system.js';

@@ -181,6 +181,7 @@ export class Session implements TaskDriver, AsyncDisposable {
         }
       }
       if (backend.state === 'SHUTDOWN') throw new SessionError(`Task ${task.uid}: backend "${backend.name}" is shut down`);
+      backend.validate(task);
       backendOf[i] = backend;
       let group = groups.get(backend);
       if (!group) groups.set(backend, (group = []));

@@ -108,6 +108,12 @@ export abstract class Backend implements AsyncDisposable {
   /** Can this backend run the task? (routing) */
   abstract accepts(task: BaseTask): boolean;
 
+  /**
+   * Checks backend-specific task options while the session routes a batch, before anything is
+   * submitted; throws TaskValidationError. Default: nothing to check.
+   */
+  validate(_task: BaseTask): void {}
+
   /** @internal Admits a routed batch; tasks are SUBMITTED. */
   _submit(tasks: BaseTask[], ctx: SubmitContext): void {
     if (!this._admitting) {
