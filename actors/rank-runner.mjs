@@ -6,6 +6,15 @@ import { compile, errorData } from './worker-runtime.mjs';
 
 export const RESULT_MARK = '\u001eRHAPSODY_RESULT ';
 
+async function readJob() {
+  // under mpirun only rank 0 gets stdin, so the job may come as a file
+  if (process.env.RHAPSODY_JOB_FILE) {
+    const { readFile } = await import('node:fs/promises');
+    return readFile(process.env.RHAPSODY_JOB_FILE, 'utf8');
+  }
+  return readStdin();
+}
+
 async function readStdin() {
   const chunks = [];
   for await (const c of process.stdin) chunks.push(c);
@@ -27,7 +36,7 @@ globalThis.rhapsody = {
 
 let job;
 try {
-  job = JSON.parse(await readStdin());
+  job = JSON.parse(await readJob());
   let fn;
   if (job.fn.source !== undefined) fn = compile(job.fn.source);
   else {

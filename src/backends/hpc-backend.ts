@@ -1,4 +1,5 @@
 import { LocalLauncher, SlurmLauncher, type Launcher, type LauncherKind } from '../../actors/launchers.js';
+import { MpiLauncher } from '../../actors/mpi-launcher.js';
 import type { RunningJob } from '../../actors/rank-group.js';
 import { SpawnerPool } from '../../actors/spawner-pool.js';
 import { moduleSpecifier } from '../../actors/worker-pool.js';
@@ -68,7 +69,8 @@ export class HpcExecutionBackend extends Backend {
     this.launcherKind = options.launcher ?? 'local';
     if (this.launcherKind === 'local') this.launcher = new LocalLauncher(this.spawner);
     else if (this.launcherKind === 'slurm') this.launcher = new SlurmLauncher(this.spawner);
-    else throw new BackendError(`launcher "${this.launcherKind}" is not available yet`, this.name);
+    else if (this.launcherKind === 'mpi') this.launcher = new MpiLauncher(this.spawner);
+    else throw new BackendError(`unknown launcher "${String(this.launcherKind)}" (local, slurm, mpi)`, this.name);
   }
 
   static create(options: HpcExecutionBackendOptions = {}): Promise<HpcExecutionBackend> {
