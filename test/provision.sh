@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond npm packages (as root, from Debian's packages), so that
-# `npm ci && npm test` works on a fresh Debian/Ubuntu machine. Without root it only reports.
+# Installs what the test suite needs beyond npm packages, from Debian's packages, so that
+# `npm ci && npm test` works on a fresh Debian/Ubuntu machine (as root; otherwise it only reports):
+# chromium (report rendering), SLURM + munge (a multi-node cluster on localhost, started by
+# test/global-setup.ts) and Open MPI.
 set -u
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v slurmctld >/dev/null 2>&1 || need+=(slurmctld)
+command -v slurmd >/dev/null 2>&1 || need+=(slurmd)
+command -v srun >/dev/null 2>&1 || need+=(slurm-client)
+command -v munged >/dev/null 2>&1 || need+=(munge)
+command -v mpirun >/dev/null 2>&1 || need+=(openmpi-bin)
 [ "${#need[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "provisioning: ${need[*]}" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 else
-  echo "missing: ${need[*]} — install them (e.g. apt-get install ${need[*]}); the tests that need them will fail" >&2
+  echo "missing: ${need[*]} — install them (apt-get install ${need[*]}); the tests that need them will fail" >&2
 fi
 exit 0

@@ -1,0 +1,40 @@
+import { ComputeTask, Policy, type NodeInfo } from '../src/index.js';
+
+/** The user's guide's find_gpus / make_policies, in TypeScript. */
+export function findGpus(nodes: NodeInfo[]): Array<[string, number]> {
+  return nodes.flatMap((n) => n.gpus.map((g) => [n.hostname, g] as [string, number]));
+}
+
+export function makePolicies(allGpus: Array<[string, number]>, nprocs = 32): Policy[] {
+  return Array.from({ length: nprocs }, (_, i) => {
+    const [hostName, gpu] = allGpus[i % allGpus.length]!;
+    return new Policy({ placement: Policy.Placement.HOST_NAME, hostName, gpuAffinity: [gpu] });
+  });
+}
+
+/** A one-GPU task that reports its GPU and when it held it (ns since the epoch). */
+export function gpuProbe(policy?: Policy): ComputeTask {
+  return new ComputeTask({
+    executable: '/bin/sh',
+    arguments: ['-c', 'echo "$CUDA_VISIBLE_DEVICES $RHAPSODY_HOSTNAME $(date +%s%N)"; sleep 0.4; echo "$(date +%s%N)"'],
+    taskBackendSpecificKwargs: { processTemplate: { policy: policy ?? new Policy({ gpus: 1 }) } },
+  });
+}
+
+/** Checks that at most `limit` probes overlapped and that overlapping probes held distinct GPUs. */
+export function checkGpuExclusivity(tasks: ComputeTask[], limit: number): { maxConcurrent: number } {
+  const spans = tasks.map((t) => {
+    const [first, second] = (t.stdout ?? '').trim().split('\n');
+    const [gpu, host, start] = first!.split(' ');
+    return { key: `${host}:${gpu}`, start: Number(start), end: Number(second) };
+  });
+  let maxConcurrent = 0;
+  for (const a of spans) {
+    const overlapping = spans.filter((b) => b.start < a.end && a.start < b.end);
+    maxConcurrent = Math.max(maxConcurrent, overlapping.length);
+    const keys = overlapping.map((b) => b.key);
+    if (new Set(keys).size !== keys.length) throw new Error(`two tasks held the same GPU at once: ${keys.join(' ')}`);
+  }
+  if (maxConcurrent > limit) throw new Error(`${maxConcurrent} GPU tasks ran at once (limit ${limit})`);
+  return { maxConcurrent };
+}
