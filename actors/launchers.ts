@@ -1,4 +1,4 @@
-import type { JobSpec } from '../src/hpc/job.js';
+import type { JobSpec, RankResult } from '../src/hpc/job.js';
 import type { NodeInfo } from '../src/hpc/resource-scheduler.js';
 import { discoverLocal, discoverSlurm } from './node-discovery.js';
 import { rankProcess, runRankGroup, type RunningJob } from './rank-group.js';
@@ -47,7 +47,7 @@ export class SlurmLauncher implements Launcher {
 
   run(job: JobSpec): RunningJob {
     const inAllocation = Boolean(process.env.SLURM_JOB_ID);
-    return runRankGroup(job, this.spawner, (spec) => {
+    const running = runRankGroup(job, this.spawner, (spec) => {
       const { file, args, input } = rankProcess(spec);
       const o = spec.template.options;
       const srun = [
@@ -60,5 +60,20 @@ export class SlurmLauncher implements Launcher {
       ];
       return { file: 'srun', args: srun, input, env: spec.env, timeout: o?.timeout, stdout: spec.template.stdout, stderr: spec.template.stderr };
     });
+    return { ...running, done: running.done.then((results) => results.map(slurmFailure)) };
   }
+}
+
+/** srun's own complaints about the task ("task 0: Exited with exit code 9") are not SLURM failures. */
+const TASK_REPORT = /^srun: error: \S+: tasks? [\d,-]+: (Exited with exit code|Killed|Terminated|Segmentation|Aborted)/;
+
+/**
+ * A rank whose srun failed for SLURM's reasons (controller unreachable, step not created, node
+ * gone) carries a BackendError, so the task fails with a BackendError cause rather than an exit code.
+ */
+function slurmFailure(r: RankResult): RankResult {
+  if (r.exitCode === 0 || r.error || r.killed) return r;
+  const problems = r.stderr.split('\n').filter((l) => (l.startsWith('srun: error:') || l.startsWith('srun: fatal:')) && !TASK_REPORT.test(l));
+  if (problems.length === 0) return r;
+  return { ...r, error: { name: 'BackendError', message: `SLURM: ${problems[0]!.replace(/^srun: (error|fatal): /, '')}` } };
 }
