@@ -40,7 +40,8 @@ export class MpiLauncher implements Launcher {
         const timeout = Math.max(0, ...job.ranks.map((r) => r.template.options?.timeout ?? 0));
         for (const [i, spec] of job.ranks.entries()) {
           const { file, args: rankArgs } = rankProcess(spec);
-          const env = { ...spec.env };
+          // each rank records its own exit code: mpirun reports only one for the job
+          const env: Record<string, string> = { ...spec.env, RHAPSODY_EXIT_FILE: join(dir, `exit.${spec.rank}`) };
           if (spec.command.kind === 'function') {
             const jobFile = join(dir, `job.${spec.rank}.json`);
             await writeFile(jobFile, JSON.stringify({ fn: spec.command.fn, args: spec.command.args }));
@@ -49,7 +50,7 @@ export class MpiLauncher implements Launcher {
           if (i > 0) args.push(':');
           args.push('-n', '1', '-host', spec.node, ...(spec.template.cwd ? ['-wdir', spec.template.cwd] : []), ...(spec.template.options?.launcherArgs ?? []));
           for (const [k, v] of Object.entries(env)) args.push('-x', `${k}=${v}`);
-          args.push(file, ...rankArgs);
+          args.push('/bin/sh', '-c', '"$@"; c=$?; echo $c > "$RHAPSODY_EXIT_FILE"; exit $c', 'rhapsody-rank', file, ...rankArgs);
         }
         const r: SpawnResult = await this.spawner.run(
           { file: 'mpirun', args, env: MPI_ENV, input: job.ranks[0]?.command.kind === 'executable' ? job.ranks[0].template.stdin : undefined, timeout: timeout || undefined },
@@ -59,22 +60,20 @@ export class MpiLauncher implements Launcher {
           },
         );
         const killed = r.killed === 'timeout' ? 'timeout' : stopped;
-        // mpirun names the first rank that failed: "Process name: [[7956,1],1]"
-        const named = /Process name:\s*\[\[\d+,\d+\],(\d+)\]/.exec(r.stderr);
-        const failedRank = r.exitCode !== 0 && named ? Number(named[1]) : null;
         return Promise.all(
           job.ranks.map(async (spec) => {
             const base = join(dir, 'out', '1', `rank.${spec.rank}`);
             const stdout = await readFile(join(base, 'stdout'), 'utf8').catch(() => '');
             const stderr = await readFile(join(base, 'stderr'), 'utf8').catch(() => '');
-            // a function rank that reported a result succeeded whatever the job's code says
-            const perRank: SpawnResult = { ...r, stdout, stderr, exitCode: r.exitCode, error: r.error };
-            const result = toRankResult(spec, spec.node, perRank, killed);
-            if (r.exitCode !== 0 && failedRank !== null && spec.rank !== failedRank) {
-              // not the culprit: it either finished (a function that reported) or was stopped
-              const finished = spec.command.kind === 'function' && result.returnValue !== undefined && !result.error;
-              result.exitCode = finished ? 0 : null;
-              if (!finished) result.killed ??= 'peer-failed';
+            const code = await readFile(join(dir, `exit.${spec.rank}`), 'utf8').then((c) => Number(c.trim()), () => null);
+            // no exit file: the rank was stopped (by mpirun after a peer failed, or by us)
+            const perRank: SpawnResult = { ...r, stdout, stderr, exitCode: code ?? (r.exitCode === 0 ? 0 : null), signal: code === null ? r.signal : null };
+            const result = toRankResult(spec, spec.node, perRank, killed ?? (code === null && r.exitCode !== 0 ? 'peer-failed' : null));
+            if (code === null && r.exitCode !== 0 && !killed && job.ranks.length === 1) {
+              // a single rank that mpirun itself could not start
+              result.exitCode = r.exitCode;
+              result.stderr ||= r.stderr;
+              result.killed = null;
             }
             return result;
           }),
