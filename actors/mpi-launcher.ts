@@ -60,7 +60,8 @@ export class MpiLauncher implements Launcher {
           },
         );
         const killed = r.killed === 'timeout' ? 'timeout' : stopped;
-        return Promise.all(
+        // awaited here, or the finally below removes the files while they are read
+        return await Promise.all(
           job.ranks.map(async (spec) => {
             const base = join(dir, 'out', '1', `rank.${spec.rank}`);
             const stdout = await readFile(join(base, 'stdout'), 'utf8').catch(() => '');
