@@ -20,7 +20,7 @@ export interface HpcExecutionBackendOptions {
   launcher?: LauncherKind;
   /** the node inventory to use instead of discovery, e.g. [{ hostname: 'node-0', cpus: 8, gpus: [0, 1, 2, 3] }] */
   nodes?: NodeInfo[];
-  /** process slots per CPU (default 4 on the local launcher, 1 on SLURM and MPI) */
+  /** process slots per CPU (default 4 on the local and MPI launchers, 1 on SLURM) */
   oversubscribe?: number;
 }
 
@@ -91,7 +91,8 @@ export class HpcExecutionBackend extends Backend {
     await this.spawner.start();
     const nodes = await this.discover();
     if (nodes.length === 0) throw new BackendError('no nodes discovered', this.name);
-    this.scheduler = new ResourceScheduler(nodes, this.options.oversubscribe ?? (this.launcherKind === 'local' ? 4 : 1));
+    // SLURM enforces its own CPU counts; local processes and mpirun (--oversubscribe) share cores
+    this.scheduler = new ResourceScheduler(nodes, this.options.oversubscribe ?? (this.launcherKind === 'slurm' ? 1 : 4));
   }
 
   protected async onShutdown(): Promise<void> {
