@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { ComputeTask, Policy, type NodeInfo } from '../src/index.js';
 
 /** The user's guide's find_gpus / make_policies, in TypeScript. */
@@ -38,3 +42,19 @@ export function checkGpuExclusivity(tasks: ComputeTask[], limit: number): { maxC
   if (maxConcurrent > limit) throw new Error(`${maxConcurrent} GPU tasks ran at once (limit ${limit})`);
   return { maxConcurrent };
 }
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+export const runExample = async (file: string, launcher: string, env: NodeJS.ProcessEnv = process.env) =>
+  (await promisify(execFile)('npx', ['tsx', file, '--launcher', launcher], { cwd: root, encoding: 'utf8', timeout: 120_000, env })).stdout;
+
+/** What each HPC example must print, whatever the launcher. */
+export function checkHpcExamples(outputs: { e03: string; e04: string; e05: string }): void {
+  expect(outputs.e03.match(/finished on/g)).toHaveLength(16);
+  expect(outputs.e03).toMatch(/parallel executable ranks: 0@\S+ \| 1@\S+ \| 2@\S+ \| 3@\S+/);
+  expect(outputs.e03).toMatch(/parallel function: \["rank 0 of 4 on \S+","rank 1 of 4/);
+  expect(outputs.e04).toMatch(/Task \S+: DONE \(output: "\S+ CUDA_VISIBLE_DEVICES=0"\)/);
+  expect(outputs.e04).toMatch(/DONE \(output: \["\S+ CUDA_VISIBLE_DEVICES=0","\S+ CUDA_VISIBLE_DEVICES=0","\S+ CUDA_VISIBLE_DEVICES=1","\S+ CUDA_VISIBLE_DEVICES=1"\]\)/);
+  expect(outputs.e05.match(/: DONE \(output: /g)).toHaveLength(5);
+  expect(outputs.e05).toMatch(/\["\S+#0","\S+#1","\S+#2","\S+#3"\]/);
+}
+

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputeTask, HpcExecutionBackend, Policy, ResourceError, Session, System, TaskCanceledError } from '../../src/index.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
-import { checkGpuExclusivity, findGpus, gpuProbe, makePolicies } from '../helpers-hpc.js';
+import { checkGpuExclusivity, checkHpcExamples, findGpus, gpuProbe, makePolicies, runExample } from '../helpers-hpc.js';
 
 const SLURM_DIR = process.env.RHAPSODY_SLURM_DIR ?? '/tmp/rhapsody-slurm';
 const mark = markProcesses();
@@ -91,6 +91,16 @@ describe.sequential('HpcExecutionBackend, SLURM launcher', () => {
     expect((await next).stdout).toBe('n2 0\n');
     await noStepsLeft();
   }, 90_000);
+
+  it('the HPC examples run on SLURM', async () => {
+    const env = { ...process.env, SLURM_CONF: `${SLURM_DIR}/etc/slurm.conf` };
+    const e03 = await runExample('examples/03-hpc-process-groups.ts', 'slurm', env);
+    const e04 = await runExample('examples/04-gpu-affinity.ts', 'slurm', env);
+    const e05 = await runExample('examples/05-heterogeneous.ts', 'slurm', env);
+    checkHpcExamples({ e03, e04, e05 });
+    expect(e03).toMatch(/on n[12]"/);
+    await noStepsLeft();
+  }, 180_000);
 
   it('the controller stopped mid-run: the job fails with a BackendError cause, no hang; then it comes back', async () => {
     const hpc = await HpcExecutionBackend.create({ launcher: 'slurm' });
