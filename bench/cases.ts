@@ -6,7 +6,7 @@ import { rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
-import { ComputeTask, ConcurrentExecutionBackend, Session, taskMachine, type Executor } from '../src/index.js';
+import { ComputeTask, ConcurrentExecutionBackend, HpcExecutionBackend, Session, taskMachine, type Executor } from '../src/index.js';
 
 const out = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 const trivial = (x: number) => x + 1;
@@ -204,6 +204,40 @@ async function telemetryAB(): Promise<Record<string, number>> {
   return { off: median(runs.off!), events: median(runs.events!), checkpoint: median(runs.checkpoint!) };
 }
 
+/** 500 two-rank jobs of /bin/true on the local launcher: ms per rank. */
+async function hpcLocal(jobs: number): Promise<number> {
+  const hpc = await HpcExecutionBackend.create({ nodes: [{ hostname: 'bench', cpus: 2, gpus: [] }] });
+  const session = new Session({ backends: [hpc] });
+  const make = (n: number) => Array.from({ length: n }, () => new ComputeTask({ executable: '/bin/true', taskBackendSpecificKwargs: { processTemplates: [[2, {}]] } }));
+  const warm = make(20);
+  await session.submitTasks(warm);
+  await session.waitTasks(warm);
+  const tasks = make(jobs);
+  const t0 = performance.now();
+  await session.submitTasks(tasks);
+  await session.waitTasks(tasks);
+  const ms = performance.now() - t0;
+  if (tasks.some((t) => t.state !== 'DONE')) throw new Error('a job failed');
+  await session.close();
+  return ms / (jobs * 2);
+}
+
+/** 100 single-rank srun steps inside the current allocation (run under salloc): ms per step. */
+async function hpcSlurm(steps: number): Promise<number> {
+  if (!process.env.SLURM_JOB_ID) throw new Error('run inside an allocation (salloc)');
+  const hpc = await HpcExecutionBackend.create({ launcher: 'slurm' });
+  const session = new Session({ backends: [hpc] });
+  const tasks = Array.from({ length: steps }, () => new ComputeTask({ executable: '/bin/true', taskBackendSpecificKwargs: { processTemplate: {} } }));
+  const t0 = performance.now();
+  await session.submitTasks(tasks);
+  await session.waitTasks(tasks);
+  const ms = performance.now() - t0;
+  const bad = tasks.find((t) => t.state !== 'DONE');
+  if (bad) throw new Error(`a step failed: ${bad.exception?.message}`);
+  await session.close();
+  return ms / steps;
+}
+
 const name = process.argv[2];
 switch (name) {
   case 'inline': out({ case: name, value: await functionTasks('inline', 100_000) }); break;
@@ -218,6 +252,9 @@ switch (name) {
   case 'exec-heap': out({ case: name, value: await executables(1000, 1024) }); break;
   case 'raw-spawn': out({ case: name, value: await rawSpawn(1000, 0) }); break;
   case 'raw-spawn-heap': out({ case: name, value: await rawSpawn(300, 1024) }); break;
+  case 'hpc-local': out({ case: name, value: await hpcLocal(500) }); break;
+  case 'raw-spawn-ms': out({ case: name, value: 1000 / (await rawSpawn(1000, 0)) }); break;
+  case 'hpc-slurm': out({ case: name, value: await hpcSlurm(100) }); break;
   case 'naive-actor': out({ case: name, ...naiveActors(20_000) }); break;
   case 'memory': out({ case: name, ...(await memory(1_000_000)) }); break;
   default: throw new Error(`unknown case ${name}`);

@@ -6,12 +6,32 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const only = process.argv.slice(2);
 
+const SLURM_CONF = process.env.SLURM_CONF ?? '/tmp/rhapsody-slurm/etc/slurm.conf';
+
+/** Shell one-liners timed as floors: bare srun in a loop, inside one allocation. */
+function shellFloor(caseName: string): Record<string, number> {
+  if (caseName !== 'srun-loop') throw new Error(caseName);
+  const script = 't0=$(date +%s%N); for i in $(seq 100); do srun -N1 -n1 --overlap --quiet /bin/true; done; echo $(( ($(date +%s%N) - t0) / 100 ))';
+  const out = execFileSync('salloc', ['-N', '2', '--quiet', 'bash', '-c', script], { encoding: 'utf8', env: { ...process.env, SLURM_CONF } });
+  return { value: Number(out.trim().split('\n').at(-1)) / 1e6 }; // ns → ms per step
+}
+
 function run(caseName: string): Record<string, number> {
+  if (caseName === 'srun-loop') {
+    try {
+      return shellFloor(caseName);
+    } catch (e) {
+      console.error(`case ${caseName} failed (is SLURM up? test/engines/slurm-up.sh): ${(e as Error).message.split('\n')[0]}`);
+      return { value: NaN };
+    }
+  }
   const isPy = caseName.startsWith('py-');
-  const cmd = isPy ? 'python3' : process.execPath;
-  const args = isPy ? [`${here}python_floor.py`, caseName] : ['--expose-gc', '--import', 'tsx', `${here}cases.ts`, caseName];
+  const slurm = caseName === 'hpc-slurm';
+  const cmd = isPy ? 'python3' : slurm ? 'salloc' : process.execPath;
+  const nodeArgs = ['--expose-gc', '--import', 'tsx', `${here}cases.ts`, caseName];
+  const args = isPy ? [`${here}python_floor.py`, caseName] : slurm ? ['-N', '2', '--quiet', process.execPath, ...nodeArgs] : nodeArgs;
   try {
-    const text = execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=4096' } });
+    const text = execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, SLURM_CONF, NODE_OPTIONS: '--max-old-space-size=4096' } });
     return JSON.parse(text.trim().split('\n').at(-1)!);
   } catch (e) {
     console.error(`case ${caseName} failed: ${(e as Error).message.split('\n')[0]}`);
@@ -21,7 +41,7 @@ function run(caseName: string): Record<string, number> {
 
 const want = (c: string) => only.length === 0 || only.some((o) => c.startsWith(o));
 const r: Record<string, Record<string, number>> = {};
-for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'naive-actor', 'memory']) {
+for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'hpc-local', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'naive-actor', 'memory']) {
   if (want(c)) {
     process.stderr.write(`running ${c}…\n`);
     r[c] = run(c);
@@ -39,6 +59,8 @@ const rows = [
   { benchmark: 'inspection on (20k inline)', rhapsody: f(v('inline-inspect')), floor: `${f(v('inline-20k'))} (inspection off, 20k)`, ratio: f(v('inline-inspect') / v('inline-20k'), 3), target: 'off costs nothing', met: true },
   { benchmark: 'telemetry on (events, metrics, spans), 100k inline, median of 3', rhapsody: f(ab('events')), floor: `${f(ab('off'))} (off, same process)`, ratio: f(ab('events') / ab('off'), 3), target: '≤ 10% cost', met: ab('events') >= 0.9 * ab('off') },
   { benchmark: 'telemetry on + JSONL checkpoint, 100k inline, median of 3', rhapsody: f(ab('checkpoint')), floor: `${f(ab('off'))} (off, same process)`, ratio: f(ab('checkpoint') / ab('off'), 3), target: '≤ 10% cost', met: ab('checkpoint') >= 0.9 * ab('off') },
+  { benchmark: 'HPC local: 500 two-rank /bin/true jobs, ms per rank', rhapsody: f(v('hpc-local'), 2), floor: `${f(v('raw-spawn-ms'), 2)} ms (raw spawn per process, c=8)`, ratio: f(v('hpc-local') / v('raw-spawn-ms'), 3), target: '≤ 1.3×', met: v('hpc-local') <= 1.3 * v('raw-spawn-ms') },
+  { benchmark: 'HPC SLURM: 100 single-rank steps in one allocation, ms per step', rhapsody: f(v('hpc-slurm'), 1), floor: `${f(v('srun-loop'), 1)} ms (bare srun shell loop)`, ratio: f(v('hpc-slurm') / v('srun-loop'), 3), target: '≤ 1.2×', met: v('hpc-slurm') <= 1.2 * v('srun-loop') },
   { benchmark: 'Python thread pool (reference)', rhapsody: '', floor: `${f(v('py-functions'))} functions/s`, ratio: f(v('threads') / v('py-functions'), 1) + '× (threads)', target: 'beat it', met: v('threads') > v('py-functions') },
 ];
 console.table(rows);
