@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import type { JobSpec, RankResult } from '../src/hpc/job.js';
 import type { NodeInfo } from '../src/hpc/resource-scheduler.js';
 import { discoverLocal, discoverSlurm } from './node-discovery.js';
@@ -39,7 +40,41 @@ export class LocalLauncher implements Launcher {
  */
 export class SlurmLauncher implements Launcher {
   readonly kind = 'slurm' as const;
-  constructor(private readonly spawner: SpawnerPool) {}
+  private readonly running = new Set<{ job: RunningJob; lost: boolean }>();
+  private watchdog: NodeJS.Timeout | null = null;
+  private misses = 0;
+
+  constructor(
+    private readonly spawner: SpawnerPool,
+    /** how often the controller is pinged while steps run (ms); two misses fail the running jobs */
+    private readonly pingInterval = 2000,
+  ) {}
+
+  /**
+   * While steps run, ping the controller. If it stops answering, steps can no longer be accounted
+   * for or canceled: stop them and fail their tasks with a BackendError rather than wait forever.
+   */
+  private watch(): void {
+    if (this.watchdog) return;
+    this.watchdog = setInterval(() => {
+      if (this.running.size === 0) {
+        clearInterval(this.watchdog!);
+        this.watchdog = null;
+        this.misses = 0;
+        return;
+      }
+      execFile('scontrol', ['ping'], { timeout: 5000 }, (err, stdout) => {
+        const up = !err && /\bUP\b/.test(stdout);
+        this.misses = up ? 0 : this.misses + 1;
+        if (this.misses < 2) return;
+        for (const entry of this.running) {
+          entry.lost = true;
+          entry.job.kill('canceled');
+        }
+      });
+    }, this.pingInterval);
+    this.watchdog.unref();
+  }
 
   discover(): Promise<NodeInfo[]> {
     return discoverSlurm();
@@ -60,7 +95,16 @@ export class SlurmLauncher implements Launcher {
       ];
       return { file: 'srun', args: srun, input, env: spec.env, timeout: o?.timeout, stdout: spec.template.stdout, stderr: spec.template.stderr };
     });
-    return { ...running, done: running.done.then((results) => results.map(slurmFailure)) };
+    const entry = { job: running, lost: false };
+    this.running.add(entry);
+    this.watch();
+    const done = running.done.then((results) => {
+      this.running.delete(entry);
+      return results.map((r) =>
+        entry.lost && r.exitCode !== 0 ? { ...r, killed: null, error: { name: 'BackendError', message: 'SLURM: the controller stopped answering (scontrol ping); the step was stopped' } } : slurmFailure(r),
+      );
+    });
+    return { kill: running.kill, done };
   }
 }
 

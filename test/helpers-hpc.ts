@@ -32,13 +32,17 @@ export function checkGpuExclusivity(tasks: ComputeTask[], limit: number): { maxC
     const [gpu, host, start] = first!.split(' ');
     return { key: `${host}:${gpu}`, start: Number(start), end: Number(second) };
   });
-  let maxConcurrent = 0;
-  for (const a of spans) {
-    const overlapping = spans.filter((b) => b.start < a.end && a.start < b.end);
-    maxConcurrent = Math.max(maxConcurrent, overlapping.length);
-    const keys = overlapping.map((b) => b.key);
-    if (new Set(keys).size !== keys.length) throw new Error(`two tasks held the same GPU at once: ${keys.join(' ')}`);
+  // no two spans on the same GPU overlap
+  for (const [i, a] of spans.entries()) {
+    for (const b of spans.slice(i + 1)) {
+      if (a.key === b.key && b.start < a.end && a.start < b.end) throw new Error(`two tasks held ${a.key} at once: ${JSON.stringify([a, b])}`);
+    }
   }
+  // most spans alive at any instant (sweep over the start and end times)
+  const edges = spans.flatMap((x) => [[x.start, 1], [x.end, -1]] as const).sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+  let alive = 0;
+  let maxConcurrent = 0;
+  for (const [, d] of edges) maxConcurrent = Math.max(maxConcurrent, (alive += d));
   if (maxConcurrent > limit) throw new Error(`${maxConcurrent} GPU tasks ran at once (limit ${limit})`);
   return { maxConcurrent };
 }

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputeTask, HpcExecutionBackend, Policy, ResourceError, Session, System, TaskCanceledError } from '../../src/index.js';
-import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
+import { expectNoProcessesLeft, markProcesses, processesWithMark } from '../helpers.js';
 import { checkGpuExclusivity, checkHpcExamples, findGpus, gpuProbe, makePolicies, runExample } from '../helpers-hpc.js';
 
 const SLURM_DIR = process.env.RHAPSODY_SLURM_DIR ?? '/tmp/rhapsody-slurm';
@@ -111,9 +111,9 @@ describe.sequential('HpcExecutionBackend, SLURM launcher', () => {
       await s.submitTasks([t]);
       const until = Date.now() + 30_000;
       while (steps().length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-      execFileSync('bash', [`${engines}slurm-down.sh`], { stdio: 'ignore', env: { ...process.env, RHAPSODY_SLURM_DIR: SLURM_DIR } });
+      // stop the controller alone: slurmd and the running steps stay
+      execFileSync('bash', ['-c', `kill -9 $(cat ${SLURM_DIR}/slurmctld.pid)`]);
       const t0 = Date.now();
-      // (steps die with their slurmd; srun reports it)
       await s.waitTasks([t], { timeout: 120_000 });
       expect(t.state).toBe('FAILED');
       expect(Date.now() - t0).toBeLessThan(120_000);
@@ -126,6 +126,9 @@ describe.sequential('HpcExecutionBackend, SLURM launcher', () => {
       }
     } finally {
       await s.close();
+      execFileSync('bash', [`${engines}slurm-down.sh`], { stdio: 'ignore', env: { ...process.env, RHAPSODY_SLURM_DIR: SLURM_DIR } });
+      // with no controller nobody could cancel the step: its task outlives slurmstepd; clean it up
+      for (const p of processesWithMark(mark).filter((x) => x.cmd === '/bin/sleep 83')) process.kill(p.pid, 'SIGKILL');
       // the daemons must not carry this test's process mark
       const { RHAPSODY_TEST_MARK: _, ...env } = process.env;
       execFileSync('bash', [`${engines}slurm-up.sh`], { stdio: 'ignore', env: { ...env, RHAPSODY_SLURM_DIR: SLURM_DIR } });
