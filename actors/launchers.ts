@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import type { JobSpec, RankResult } from '../src/hpc/job.js';
 import type { NodeInfo } from '../src/hpc/resource-scheduler.js';
 import { discoverLocal, discoverSlurm } from './node-discovery.js';
-import { rankProcess, runRankGroup, type RunningJob } from './rank-group.js';
+import { rankProcess, runRankGroup, type RankObserver, type RunningJob } from './rank-group.js';
 import type { SpawnerPool } from './spawner-pool.js';
 
 export type LauncherKind = 'local' | 'slurm' | 'mpi';
@@ -11,7 +11,7 @@ export type LauncherKind = 'local' | 'slurm' | 'mpi';
 export interface Launcher {
   readonly kind: LauncherKind;
   discover(): Promise<NodeInfo[]>;
-  run(job: JobSpec): RunningJob;
+  run(job: JobSpec, observer?: RankObserver): RunningJob;
 }
 
 /** Ranks are local processes, each in its own process group. */
@@ -23,12 +23,18 @@ export class LocalLauncher implements Launcher {
     return discoverLocal();
   }
 
-  run(job: JobSpec): RunningJob {
-    return runRankGroup(job, this.spawner, (spec) => {
-      const { file, args, input } = rankProcess(spec);
-      const o = spec.template.options;
-      return { file, args, input, cwd: spec.template.cwd, env: spec.env, timeout: o?.timeout, stdout: spec.template.stdout, stderr: spec.template.stderr };
-    });
+  run(job: JobSpec, observer?: RankObserver): RunningJob {
+    return runRankGroup(
+      job,
+      this.spawner,
+      (spec) => {
+        const { file, args, input } = rankProcess(spec);
+        const o = spec.template.options;
+        return { file, args, input, cwd: spec.template.cwd, env: spec.env, timeout: o?.timeout, stdout: spec.template.stdout, stderr: spec.template.stderr };
+      },
+      undefined,
+      observer,
+    );
   }
 }
 
@@ -80,7 +86,7 @@ export class SlurmLauncher implements Launcher {
     return discoverSlurm();
   }
 
-  run(job: JobSpec): RunningJob {
+  run(job: JobSpec, observer?: RankObserver): RunningJob {
     const inAllocation = Boolean(process.env.SLURM_JOB_ID);
     const running = runRankGroup(job, this.spawner, (spec) => {
       const { file, args, input } = rankProcess(spec);
@@ -94,7 +100,7 @@ export class SlurmLauncher implements Launcher {
         '/usr/bin/env', `CUDA_VISIBLE_DEVICES=${spec.gpus.join(',')}`, file, ...args,
       ];
       return { file: 'srun', args: srun, input, env: spec.env, timeout: o?.timeout, stdout: spec.template.stdout, stderr: spec.template.stderr };
-    });
+    }, undefined, observer);
     const entry = { job: running, lost: false };
     this.running.add(entry);
     this.watch();

@@ -6,7 +6,7 @@ import type { NodeInfo } from '../src/hpc/resource-scheduler.js';
 import type { Launcher } from './launchers.js';
 import { discoverLocal } from './node-discovery.js';
 import type { SpawnResult } from './process-spawner.js';
-import { rankProcess, toRankResult, type RunningJob } from './rank-group.js';
+import { rankProcess, toRankResult, type RankObserver, type RunningJob } from './rank-group.js';
 import type { SpawnerPool } from './spawner-pool.js';
 
 /** Open MPI settings that work as root, oversubscribed, on loopback. */
@@ -30,7 +30,7 @@ export class MpiLauncher implements Launcher {
     return discoverLocal();
   }
 
-  run(job: JobSpec): RunningJob {
+  run(job: JobSpec, observer?: RankObserver): RunningJob {
     let kill: ((reason?: 'canceled' | 'timeout') => void) | null = null;
     let stopped: 'canceled' | 'timeout' | null = null;
     const done = (async (): Promise<RankResult[]> => {
@@ -56,6 +56,7 @@ export class MpiLauncher implements Launcher {
           { file: 'mpirun', args, env: MPI_ENV, input: job.ranks[0]?.command.kind === 'executable' ? job.ranks[0].template.stdin : undefined, timeout: timeout || undefined },
           (k) => {
             kill = k;
+            for (const spec of job.ranks) observer?.started(spec);
             if (stopped) k(stopped);
           },
         );
@@ -76,6 +77,7 @@ export class MpiLauncher implements Launcher {
               result.stderr ||= r.stderr;
               result.killed = null;
             }
+            observer?.exited(spec, result);
             return result;
           }),
         );

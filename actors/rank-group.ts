@@ -11,6 +11,12 @@ export interface RunningJob {
   kill(reason: 'canceled' | 'timeout'): void;
 }
 
+/** Told when each rank's process starts and ends (the HPC backend's process-group actor listens). */
+export interface RankObserver {
+  started(spec: RankSpec): void;
+  exited(spec: RankSpec, result: RankResult): void;
+}
+
 /** The process a rank runs: its executable, or node + the rank runner for a function. */
 export function rankProcess(spec: RankSpec): { file: string; args: string[]; input?: string } {
   const c = spec.command;
@@ -52,6 +58,7 @@ export function runRankGroup(
   spawner: SpawnerPool,
   wrap: (spec: RankSpec) => SpawnRequest,
   hostnameOf: (spec: RankSpec) => string = (s) => s.node,
+  observer?: RankObserver,
 ): RunningJob {
   const kills: Array<((reason?: 'canceled' | 'timeout') => void) | null> = job.ranks.map(() => null);
   const why: Array<string | null> = job.ranks.map(() => null);
@@ -71,6 +78,7 @@ export function runRankGroup(
       try {
         r = await spawner.run(wrap(spec), (kill) => {
           kills[i] = kill;
+          observer?.started(spec);
           if (stopping) {
             why[i] ??= stopping;
             kill('canceled');
@@ -78,12 +86,16 @@ export function runRankGroup(
         });
       } catch (err) {
         stopAll('peer-failed', i);
-        return { rank: spec.rank, hostname: hostnameOf(spec), exitCode: null, signal: null, stdout: '', stderr: '', error: { name: 'BackendError', message: (err as Error).message }, killed: why[i] } satisfies RankResult;
+        const failed: RankResult = { rank: spec.rank, hostname: hostnameOf(spec), exitCode: null, signal: null, stdout: '', stderr: '', error: { name: 'BackendError', message: (err as Error).message }, killed: why[i] };
+        if (!kills[i]) observer?.started(spec);
+        observer?.exited(spec, failed);
+        return failed;
       }
       kills[i] = null;
       const killed = r.killed === 'timeout' ? 'timeout' : why[i];
       const result = toRankResult(spec, hostnameOf(spec), r, killed);
       if (result.exitCode !== 0 || result.error) stopAll('peer-failed', i);
+      observer?.exited(spec, result);
       return result;
     }),
   );

@@ -6,3 +6,5 @@ export { sessionMachine } from './session.machine.js';
 export type { SessionStateName, SessionMachineContext, SessionMachineEvent } from './session.machine.js';
 export { waitMachine } from './wait.machine.js';
 export type { WaitMode, WaitMachineContext, WaitMachineEvent } from './wait.machine.js';
+export { processGroupMachine, rankMachine } from './process-group.machine.js';
+export type { ProcessGroupContext, ProcessGroupEvent, RankMachineContext, RankMachineEvent } from './process-group.machine.js';

@@ -22,7 +22,7 @@ export { ConcurrentExecutionBackend } from './backends/concurrent-backend.js';
 export type { ConcurrentExecutionBackendOptions, Executor } from './backends/concurrent-backend.js';
 export type { SessionStatistics } from './internal/statistics.js';
 export type { InspectOption } from './internal/inspect-hub.js';
-export { TaskState, taskMachine, backendMachine, sessionMachine, waitMachine } from '../machines/index.js';
+export { TaskState, taskMachine, backendMachine, sessionMachine, waitMachine, processGroupMachine, rankMachine } from '../machines/index.js';
 export type { TaskStateName, BackendStateName, SessionStateName, WaitMode } from '../machines/index.js';
 export { watchProgress, progressLine } from './progress.js';
 export type { ProgressOptions } from './progress.js';

@@ -51,7 +51,7 @@ describe('the built package', () => {
 
   it('ships the rhapsody CLI', () => {
     const out = execFileSync('node', [join(consumer, 'node_modules', 'rhapsody', 'dist', 'cli.js'), 'machines'], { encoding: 'utf8' });
-    expect(Object.keys(JSON.parse(out)).sort()).toEqual(['backend', 'session', 'task', 'wait']);
+    expect(Object.keys(JSON.parse(out)).sort()).toEqual(['backend', 'processGroup', 'rank', 'session', 'task', 'wait']);
   }, 60_000);
 
   it('writes a telemetry checkpoint from the built package (worker file shipped)', () => {

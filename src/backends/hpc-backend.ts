@@ -1,6 +1,8 @@
 import { LocalLauncher, SlurmLauncher, type Launcher, type LauncherKind } from '../../actors/launchers.js';
 import { MpiLauncher } from '../../actors/mpi-launcher.js';
-import type { RunningJob } from '../../actors/rank-group.js';
+import type { RankObserver, RunningJob } from '../../actors/rank-group.js';
+import { createActor, type AnyActorRef } from 'xstate';
+import { processGroupMachine } from '../../machines/process-group.machine.js';
 import { SpawnerPool } from '../../actors/spawner-pool.js';
 import { moduleSpecifier } from '../../actors/worker-pool.js';
 import { ComputeTask } from '../compute-task.js';
@@ -150,7 +152,8 @@ export class HpcExecutionBackend extends Backend {
   private async runJob(task: ComputeTask, entry: JobEntry): Promise<void> {
     const job = this.jobSpec(task, entry);
     sendTask(task, { type: 'START' });
-    entry.running = this.launcher.run(job);
+    const group = this._inspectHub.active ? this.groupActor(job) : null;
+    entry.running = this.launcher.run(job, group?.observer);
     if (entry.cancel) entry.running.kill('canceled');
     let results: RankResult[];
     try {
@@ -158,10 +161,32 @@ export class HpcExecutionBackend extends Backend {
     } finally {
       this.scheduler!.release(entry.allocations!);
       entry.allocations = null;
+      group?.actor.stop();
     }
     this.finishJob(task, entry, results);
     this.release(task);
     this.pump();
+  }
+
+  /**
+   * A process-group actor for the job (with rank actors as its children), fed by the launcher:
+   * materialised only while the backend is inspected, like task actors.
+   */
+  private groupActor(job: JobSpec): { actor: AnyActorRef; observer: RankObserver } {
+    const actor = createActor(processGroupMachine, {
+      input: { uid: job.uid, launcher: this.launcherKind, worldSize: job.ranks.length },
+      inspect: this._inspectHub.inspect,
+      id: `${job.uid}.group`,
+    });
+    actor.subscribe({ error: () => undefined });
+    actor.start();
+    return {
+      actor,
+      observer: {
+        started: (spec) => actor.send({ type: 'RANK_STARTED', rank: spec.rank, node: spec.node, gpus: spec.gpus }),
+        exited: (spec, r) => actor.send({ type: 'RANK_EXITED', rank: spec.rank, exitCode: r.exitCode, signal: r.signal, killed: r.killed ?? null }),
+      },
+    };
   }
 
   private jobSpec(task: ComputeTask, entry: JobEntry): JobSpec {

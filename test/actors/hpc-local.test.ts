@@ -43,6 +43,19 @@ describe('HpcExecutionBackend, local launcher', () => {
     expect(plainExe.stdout).toBe('plain\n');
   });
 
+  it('an inspected backend spawns a process-group actor per job with a rank actor per process', async () => {
+    const seen: Array<{ type: string; actorRef?: { id?: string }; snapshot?: { value?: unknown } }> = [];
+    const hpc = await HpcExecutionBackend.create({ nodes: NODES });
+    await using s = new Session({ backends: [hpc], inspect: (e) => seen.push(e as never) });
+    const job = new ComputeTask({ uid: 'inspected-job', executable: '/bin/true', taskBackendSpecificKwargs: { processTemplates: [[2, {}]] } });
+    await s.submitTasks([job]);
+    await job;
+    const actors = seen.filter((e) => e.type === '@xstate.actor').map((e) => e.actorRef?.id);
+    expect(actors).toEqual(expect.arrayContaining(['inspected-job.group', 'rank-0', 'rank-1']));
+    const groupStates = seen.filter((e) => e.type === '@xstate.snapshot' && e.actorRef?.id === 'inspected-job.group').map((e) => e.snapshot?.value);
+    expect(groupStates).toEqual(expect.arrayContaining(['running', 'done']));
+  });
+
   it('pins GPUs by policy: CUDA_VISIBLE_DEVICES is exactly the policy GPUs (make_policies round robin)', async () => {
     const hpc = await HpcExecutionBackend.create({ nodes: NODES });
     await using s = new Session({ backends: [hpc] });
