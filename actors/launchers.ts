@@ -41,8 +41,8 @@ export class LocalLauncher implements Launcher {
 /**
  * Ranks are `srun` job steps (one per rank, on the node the scheduler chose), inside the current
  * allocation when there is one (`--overlap`), else each its own job. A rank with GPUs asks SLURM for
- * that many (`--gpus`) and gets exactly its policy's ids in CUDA_VISIBLE_DEVICES. Stopping a rank
- * sends SIGTERM to its srun, which cancels the step.
+ * that many (`--gpus`) and gets exactly its policy's ids in CUDA_VISIBLE_DEVICES. Stopping a job
+ * sends SIGTERM to its sruns, which cancels the steps, and `scancel --name` for per-rank jobs.
  */
 export class SlurmLauncher implements Launcher {
   readonly kind = 'slurm' as const;
@@ -88,11 +88,13 @@ export class SlurmLauncher implements Launcher {
 
   run(job: JobSpec, observer?: RankObserver): RunningJob {
     const inAllocation = Boolean(process.env.SLURM_JOB_ID);
+    // unique across sessions and processes, so scancel --name hits only this job's steps
+    const jobName = `rhapsody-${process.pid}-${job.uid}`;
     const running = runRankGroup(job, this.spawner, (spec) => {
       const { file, args, input } = rankProcess(spec);
       const o = spec.template.options;
       const srun = [
-        '--nodes=1', '--ntasks=1', `--nodelist=${spec.node}`, `--job-name=${job.uid}`, '--quiet', '--kill-on-bad-exit=1',
+        '--nodes=1', '--ntasks=1', `--nodelist=${spec.node}`, `--job-name=${jobName}`, '--quiet', '--kill-on-bad-exit=1',
         ...(spec.gpus.length ? [`--gpus=${spec.gpus.length}`] : []),
         ...(inAllocation ? ['--overlap'] : []),
         ...(spec.template.cwd ? [`--chdir=${spec.template.cwd}`] : []),
@@ -110,7 +112,12 @@ export class SlurmLauncher implements Launcher {
         entry.lost && r.exitCode !== 0 ? { ...r, killed: null, error: { name: 'BackendError', message: 'SLURM: the controller stopped answering (scontrol ping); the step was stopped' } } : slurmFailure(r),
       );
     });
-    return { kill: running.kill, done };
+    const kill = (reason: 'canceled' | 'timeout') => {
+      running.kill(reason); // SIGTERM to srun cancels its step
+      // outside an allocation every rank is its own job: scancel them by name as well
+      if (!inAllocation) execFile('scancel', ['--quiet', `--name=${jobName}`], { timeout: 10_000 }, () => undefined);
+    };
+    return { kill, done };
   }
 }
 

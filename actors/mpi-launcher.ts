@@ -17,7 +17,8 @@ const MPI_ENV: Record<string, string> = {
 };
 
 /**
- * One `mpirun` per job, MPMD: every rank is its own app context (`-n 1 -host H -x VAR=… cmd : …`),
+ * One `mpirun` per job, MPMD with a hostfile of the job's nodes: every rank is its own app context
+ * (`-n 1 -host H -x VAR=… cmd : …`),
  * so each rank gets exactly its rank environment and GPUs. Per-rank output comes from
  * `--output-filename`; mpirun reports one exit code for the job (the first failing rank's), which
  * every failed rank carries.
@@ -36,7 +37,12 @@ export class MpiLauncher implements Launcher {
     const done = (async (): Promise<RankResult[]> => {
       const dir = await mkdtemp(join(tmpdir(), `rhapsody-mpi-${job.uid}-`));
       try {
-        const args = ['--output-filename', join(dir, 'out')];
+        // a hostfile from the job's nodes, with as many slots as ranks placed there
+        const slots = new Map<string, number>();
+        for (const r of job.ranks) slots.set(r.node, (slots.get(r.node) ?? 0) + 1);
+        const hostfile = join(dir, 'hostfile');
+        await writeFile(hostfile, [...slots].map(([host, n]) => `${host} slots=${n}`).join('\n') + '\n');
+        const args = ['--hostfile', hostfile, '--output-filename', join(dir, 'out')];
         const timeout = Math.max(0, ...job.ranks.map((r) => r.template.options?.timeout ?? 0));
         for (const [i, spec] of job.ranks.entries()) {
           const { file, args: rankArgs } = rankProcess(spec);

@@ -20,19 +20,20 @@ export async function discoverLocal(): Promise<NodeInfo[]> {
   return [{ hostname: hostname(), cpus: availableParallelism(), gpus: await probeLocalGpus() }];
 }
 
-/** The SLURM cluster's nodes (sinfo), GPUs from their gres (`gpu:4`, `gpu:a100:2(S:0)`). */
+/** The SLURM cluster's nodes (`scontrol show nodes -o`), GPUs from their gres (`gpu:4`, `gpu:a100:2(S:0)`). */
 export async function discoverSlurm(): Promise<NodeInfo[]> {
-  const { stdout } = await run('sinfo', ['-N', '-h', '-o', '%N|%c|%G'], { timeout: 15_000 });
-  const nodes = new Map<string, NodeInfo>();
+  const { stdout } = await run('scontrol', ['show', 'nodes', '-o'], { timeout: 15_000 });
+  const nodes: NodeInfo[] = [];
   for (const line of stdout.split('\n')) {
-    const [name, cpus, gres] = line.trim().split('|');
-    if (!name || nodes.has(name)) continue;
+    const field = (name: string) => new RegExp(`(?:^|\\s)${name}=(\\S*)`).exec(line)?.[1];
+    const name = field('NodeName');
+    if (!name) continue;
     let gpus = 0;
-    for (const g of (gres ?? '').split(',')) {
+    for (const g of (field('Gres') ?? '').split(',')) {
       const m = /^gpu(?::[^:(]+)?:(\d+)/.exec(g.trim());
       if (m) gpus += Number(m[1]);
     }
-    nodes.set(name, { hostname: name, cpus: Number(cpus), gpus: Array.from({ length: gpus }, (_, i) => i) });
+    nodes.push({ hostname: name, cpus: Number(field('CPUTot') ?? 1), gpus: Array.from({ length: gpus }, (_, i) => i) });
   }
-  return [...nodes.values()];
+  return nodes;
 }
