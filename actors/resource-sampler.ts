@@ -1,14 +1,6 @@
 import { execFile } from 'node:child_process';
 import { cpus, freemem, totalmem } from 'node:os';
-
-export interface ResourceReading {
-  cpuPercent: number;
-  rssBytes: number;
-  heapUsedBytes: number;
-  memUsedBytes: number;
-  memTotalBytes: number;
-  gpus?: Array<{ index: number; utilizationPercent: number; memoryUsedMiB: number; memoryTotalMiB: number }>;
-}
+import type { ResourceReading } from '../src/telemetry/telemetry-events.js';
 
 function cpuTimes(): { idle: number; total: number } {
   let idle = 0;

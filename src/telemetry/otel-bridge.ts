@@ -1,6 +1,6 @@
 import { SpanStatusCode, type Counter, type Histogram, type Meter, type Tracer } from '@opentelemetry/api';
 import type { BaseTask } from '../task-base.js';
-import type { ResourceReading } from '../../actors/resource-sampler.js';
+import type { ResourceReading } from './telemetry-events.js';
 
 /** Structural types of the SDK pieces a caller hands us (the SDKs are optional peers). */
 export interface SpanProcessorLike { onStart(...a: unknown[]): void; onEnd(...a: unknown[]): void; shutdown(): Promise<void>; forceFlush(): Promise<void> }

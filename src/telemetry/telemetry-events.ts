@@ -39,8 +39,8 @@ export interface BackendTelemetryEvent extends Base {
   kind: string;
 }
 
-export interface ResourceSample extends Base {
-  type: 'resource.sample';
+/** One reading of the host, this process and the GPUs. */
+export interface ResourceReading {
   /** host CPU use, 0–100 (all cores) */
   cpuPercent: number;
   /** this process */
@@ -50,6 +50,10 @@ export interface ResourceSample extends Base {
   memUsedBytes: number;
   memTotalBytes: number;
   gpus?: Array<{ index: number; utilizationPercent: number; memoryUsedMiB: number; memoryTotalMiB: number }>;
+}
+
+export interface ResourceSample extends Base, ResourceReading {
+  type: 'resource.sample';
 }
 
 export interface TelemetryErrorEvent extends Base {
