@@ -6,9 +6,13 @@ import { startInspectorServer } from '../actors/inspector-relay.js';
 import { backendMachine, processGroupMachine, rankMachine, sessionMachine, taskMachine, waitMachine } from '../machines/index.js';
 import { parseRun } from './report/report-model.js';
 import { renderReport } from './report/report-html.js';
+import { startDistributedWorker } from './distributed/distributed-worker.js';
+import { parseResources } from './distributed/protocol.js';
 
 const USAGE = `usage:
   rhapsody report RUN.jsonl [-o report.html]   turn a telemetry checkpoint into a self-contained HTML report
+  rhapsody worker --connection redis://H:P [--resources GPU=1,CPU=4] [--concurrency N] [--prefix P]
+                                                run a worker for DistributedExecutionBackend
   rhapsody machines                             print the state machine definitions as JSON (Stately Studio)
   rhapsody inspect [--port 8080] [--host 127.0.0.1]
                                                 run a local inspector relay; connect a session with
@@ -30,6 +34,25 @@ async function main(argv: string[]): Promise<number> {
     const defs = Object.fromEntries([taskMachine, backendMachine, sessionMachine, waitMachine, processGroupMachine, rankMachine].map((m) => [m.id, m.definition]));
     console.log(JSON.stringify(defs, null, 2));
     return 0;
+  }
+  if (command === 'worker') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { connection: { type: 'string' }, prefix: { type: 'string' }, resources: { type: 'string' }, concurrency: { type: 'string' }, executor: { type: 'string' } },
+    });
+    if (!values.connection) throw new Error('worker: --connection redis://host:port is required');
+    const worker = await startDistributedWorker({
+      connection: values.connection,
+      prefix: values.prefix,
+      resources: parseResources(values.resources),
+      concurrency: values.concurrency ? Number(values.concurrency) : undefined,
+      executor: values.executor as 'threads' | 'processes' | 'inline' | undefined,
+    });
+    console.error(`rhapsody worker ${worker.id} on ${values.connection} (${values.resources ?? 'no resources'})`);
+    const stop = () => void worker.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return new Promise<number>(() => undefined);
   }
   if (command === 'inspect') {
     const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, host: { type: 'string' } } });

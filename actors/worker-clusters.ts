@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { processGone } from './process-spawner.js';
+
+/** Starts workers somewhere that can reach the backend's Redis (the LocalCluster / dask-jobqueue role). */
+export interface WorkerCluster {
+  start(connection: string, prefix: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WorkerSpec {
+  /** e.g. 'GPU=1,CPU=4' */
+  resources?: string;
+  concurrency?: number;
+}
+
+/** The `rhapsody worker` command line, from the built package or from the sources (with tsx). */
+export function workerCommand(args: string[]): { file: string; args: string[] } {
+  const dist = fileURLToPath(new URL('./cli.js', import.meta.url));
+  if (existsSync(dist)) return { file: process.execPath, args: [dist, 'worker', ...args] };
+  const source = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+  return { file: process.execPath, args: ['--import', 'tsx', source, 'worker', ...args] };
+}
+
+function workerArgs(connection: string, prefix: string, spec: WorkerSpec): string[] {
+  return ['--connection', connection, '--prefix', prefix, ...(spec.resources ? ['--resources', spec.resources] : []), ...(spec.concurrency ? ['--concurrency', String(spec.concurrency)] : [])];
+}
+
+abstract class ProcessCluster implements WorkerCluster {
+  protected readonly children: ChildProcess[] = [];
+  abstract start(connection: string, prefix: string): Promise<void>;
+
+  protected launch(file: string, args: string[]): void {
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+    child.on('error', () => undefined);
+    this.children.push(child);
+  }
+
+  /** pids of the worker processes (or their sruns) */
+  get pids(): number[] {
+    return this.children.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => c.pid!);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.children.map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const gone = processGone(c);
+        try {
+          process.kill(-c.pid!, 'SIGTERM');
+        } catch {
+          c.kill('SIGTERM');
+        }
+        const t = setTimeout(() => {
+          try {
+            process.kill(-c.pid!, 'SIGKILL');
+          } catch {}
+        }, 3000);
+        await gone;
+        clearTimeout(t);
+      }),
+    );
+  }
+}
+
+/** Workers as local processes. */
+export class LocalCluster extends ProcessCluster {
+  constructor(readonly workers: WorkerSpec[] = [{}, {}]) {
+    super();
+  }
+
+  async start(connection: string, prefix: string): Promise<void> {
+    for (const spec of this.workers) {
+      const cmd = workerCommand(workerArgs(connection, prefix, spec));
+      this.launch(cmd.file, cmd.args);
+    }
+  }
+}
+
+export interface SlurmClusterOptions {
+  workers: Array<WorkerSpec & { node?: string; gpus?: number }>;
+  /** extra srun flags */
+  srunArgs?: string[];
+}
+
+/** Workers as SLURM job steps across the allocation (or each its own job): the dask-jobqueue role. */
+export class SlurmCluster extends ProcessCluster {
+  constructor(readonly options: SlurmClusterOptions) {
+    super();
+  }
+
+  async start(connection: string, prefix: string): Promise<void> {
+    const inAllocation = Boolean(process.env.SLURM_JOB_ID);
+    for (const [i, spec] of this.options.workers.entries()) {
+      const cmd = workerCommand(workerArgs(connection, prefix, spec));
+      const srun = [
+        '--nodes=1', '--ntasks=1', '--quiet', `--job-name=rhapsody-worker-${process.pid}-${i}`,
+        ...(spec.node ? [`--nodelist=${spec.node}`] : []),
+        ...(spec.gpus ? [`--gpus=${spec.gpus}`] : []),
+        ...(inAllocation ? ['--overlap'] : []),
+        ...(this.options.srunArgs ?? []),
+        cmd.file, ...cmd.args,
+      ];
+      this.launch('srun', srun);
+    }
+  }
+}

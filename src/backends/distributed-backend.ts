@@ -1,0 +1,263 @@
+import { randomBytes } from 'node:crypto';
+import { Queue, QueueEvents } from 'bullmq';
+import type { Redis, RedisOptions } from 'ioredis';
+import { RedisServer } from '../../actors/redis-server.js';
+import { LocalCluster, type WorkerCluster } from '../../actors/worker-clusters.js';
+import { moduleSpecifier } from '../../actors/worker-pool.js';
+import { ComputeTask } from '../compute-task.js';
+import { bullConnection, redisOf } from '../distributed/distributed-worker.js';
+import { classKey, FAILURE_MARK, fits, keys, type JobData, type JobOutcome, type Resources } from '../distributed/protocol.js';
+import { BackendError, ResourceError, TaskExecutionError } from '../errors.js';
+import { rebuildError } from '../internal/remote-error.js';
+import type { BaseTask } from '../task-base.js';
+import type { ModuleFunctionRef } from '../task-types.js';
+import { Backend, sendTask, type SubmitContext } from './backend.js';
+import { stdoutOf } from './concurrent-backend.js';
+
+export interface DistributedExecutionBackendOptions {
+  name?: string;
+  /** an existing Redis (URL or ioredis options, password/TLS included) */
+  connection?: string | RedisOptions;
+  /** something that starts workers (LocalCluster, SlurmCluster, your own) */
+  cluster?: WorkerCluster;
+  /** the default local cluster: { nWorkers, workerResources: 'GPU=1', concurrency } */
+  resources?: { nWorkers?: number; workerResources?: string; concurrency?: number };
+  /** namespace in Redis (queues, registry); default `rhapsody-<name>` */
+  prefix?: string;
+  /** ms to wait for the first worker to register (default 30,000) */
+  workerTimeout?: number;
+}
+
+interface DistEntry { jobId: string; cls: string; cancel: boolean; settled: Promise<void>; settle: () => void }
+
+/**
+ * Scale-out on BullMQ over Redis (the Dask backend's role). Tasks become jobs in one queue per
+ * resource class; workers (`rhapsody worker`, a LocalCluster or a SlurmCluster) take the classes they
+ * can satisfy. With neither `connection` nor `cluster`, it starts a private redis-server and two
+ * local workers, and stops them on shutdown.
+ *
+ * @example
+ * const dist = await DistributedExecutionBackend.create({ resources: { nWorkers: 4 } });
+ */
+export class DistributedExecutionBackend extends Backend {
+  readonly kind = 'execution' as const;
+  private readonly options: DistributedExecutionBackendOptions;
+  private redisServer: RedisServer | null = null;
+  private cluster: WorkerCluster | null = null;
+  private connection: string | RedisOptions | null = null;
+  private redis: Redis | null = null;
+  private readonly queues = new Map<string, { queue: Queue; events: QueueEvents }>();
+  private readonly byJob = new Map<string, ComputeTask>();
+  private readonly prefix: string;
+
+  constructor(options: DistributedExecutionBackendOptions = {}) {
+    super(options.name ?? 'distributed');
+    this.options = options;
+    this.prefix = options.prefix ?? `rhapsody-${this.name}`.replace(/[^A-Za-z0-9_-]/g, '_');
+  }
+
+  static create(options: DistributedExecutionBackendOptions = {}): Promise<DistributedExecutionBackend> {
+    return new DistributedExecutionBackend(options).start();
+  }
+
+  /** The Redis URL workers connect to (after start; a URL or the options given). */
+  get redisConnection(): string | RedisOptions | null {
+    return this.connection;
+  }
+
+  protected async onStart(): Promise<void> {
+    if (this.options.connection) this.connection = this.options.connection;
+    else {
+      this.redisServer = await RedisServer.start();
+      this.connection = this.redisServer.url;
+    }
+    this.redis = redisOf(this.connection);
+    this.redis.on('error', () => undefined);
+    // after Redis comes back, jobs it lost (no persistence) must not hang their tasks
+    this.redis.on('ready', () => void this.recheckJobs());
+    if (this.options.cluster) this.cluster = this.options.cluster;
+    else if (!this.options.connection) {
+      const r = this.options.resources ?? {};
+      this.cluster = new LocalCluster(Array.from({ length: r.nWorkers ?? 2 }, () => ({ resources: r.workerResources, concurrency: r.concurrency })));
+    }
+    if (this.cluster) {
+      if (typeof this.connection !== 'string') throw new BackendError('a cluster needs a Redis URL connection', this.name);
+      await this.cluster.start(this.connection, this.prefix);
+      await this.waitForWorkers(this.options.workerTimeout ?? 30_000);
+    }
+  }
+
+  private async waitForWorkers(timeout: number): Promise<void> {
+    const until = Date.now() + timeout;
+    while ((await this.liveWorkers()).length === 0) {
+      if (Date.now() > until) throw new BackendError(`no worker registered within ${timeout} ms`, this.name);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Registered workers with a fresh heartbeat, with the resources they offer. */
+  async liveWorkers(): Promise<Array<{ id: string; resources: Resources; concurrency: number }>> {
+    const k = keys(this.prefix);
+    const all = await this.redis!.hgetall(k.workers);
+    const ids = Object.keys(all);
+    if (ids.length === 0) return [];
+    const alive = await this.redis!.mget(ids.map((id) => k.heartbeat(id)));
+    return ids.filter((_, i) => alive[i] !== null).map((id) => ({ id, ...(JSON.parse(all[id]!) as { resources: Resources; concurrency: number }) }));
+  }
+
+  protected async onShutdown(): Promise<void> {
+    await Promise.all([...this.queues.values()].map(async ({ queue, events }) => {
+      await events.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+    }));
+    await this.cluster?.close();
+    this.redis?.disconnect();
+    await this.redisServer?.close();
+  }
+
+  accepts(task: BaseTask): boolean {
+    return task instanceof ComputeTask;
+  }
+
+  private async queueFor(need: Resources): Promise<{ queue: Queue; events: QueueEvents; cls: string }> {
+    const cls = classKey(need);
+    let q = this.queues.get(cls);
+    if (!q) {
+      const k = keys(this.prefix);
+      const name = k.queue(cls);
+      const connection = bullConnection(this.connection!);
+      const events = new QueueEvents(name, { connection });
+      events.on('error', () => undefined);
+      const queue = new Queue(name, { connection });
+      queue.on('error', () => undefined);
+      q = { queue, events };
+      this.queues.set(cls, q);
+      events.on('active', ({ jobId }) => {
+        const task = this.byJob.get(jobId);
+        if (task?.state === 'QUEUED') sendTask(task, { type: 'START' });
+      });
+      events.on('completed', ({ jobId, returnvalue }) => this.finish(jobId, returnvalue as unknown as JobOutcome));
+      events.on('failed', ({ jobId, failedReason }) => this.finish(jobId, undefined, failedReason));
+      await events.waitUntilReady();
+      await this.redis!.sadd(k.classes, JSON.stringify(need));
+    }
+    return { ...q, cls };
+  }
+
+  protected admit(tasks: BaseTask[], _ctx: SubmitContext): void {
+    void this.enqueue(tasks as ComputeTask[]);
+  }
+
+  private async enqueue(tasks: ComputeTask[]): Promise<void> {
+    const workers = await this.liveWorkers().catch(() => []);
+    for (const task of tasks) {
+      sendTask(task, { type: 'QUEUE' });
+      const need = (task.taskBackendSpecificKwargs.resources ?? {}) as Resources;
+      if (!workers.some((w) => fits(need, w.resources))) {
+        const offers = workers.map((w) => JSON.stringify(w.resources)).join(' ') || 'none';
+        sendTask(task, { type: 'FAIL', error: new ResourceError(`Task ${task.uid}: no registered worker can ever satisfy ${JSON.stringify(need)} (workers offer: ${offers})`, task.uid) });
+        this.release(task);
+        continue;
+      }
+      try {
+        const { queue, cls } = await this.queueFor(need);
+        if (task.state !== 'QUEUED') continue; // canceled meanwhile
+        const jobId = `${task.uid}-${randomBytes(4).toString('hex')}`;
+        let settle!: () => void;
+        const settled = new Promise<void>((r) => (settle = r));
+        task._exec = { jobId, cls, cancel: false, settled, settle } satisfies DistEntry;
+        this.byJob.set(jobId, task);
+        await queue.add(task.uid, jobData(task, need), { jobId, attempts: 3, backoff: { type: 'fixed', delay: 200 }, removeOnComplete: true, removeOnFail: true });
+      } catch (err) {
+        this.fail(task, new TaskExecutionError(`Task ${task.uid}: cannot queue it: ${(err as Error).message}`, { taskUid: task.uid }, { cause: new BackendError((err as Error).message, this.name) }));
+      }
+    }
+  }
+
+  private fail(task: ComputeTask, error: Error): void {
+    const entry = task._exec as DistEntry | undefined;
+    if (entry) this.byJob.delete(entry.jobId);
+    if (sendTask(task, { type: 'FAIL', error })) this.release(task);
+    entry?.settle();
+  }
+
+  private finish(jobId: string, outcome?: JobOutcome, failedReason?: string): void {
+    const task = this.byJob.get(jobId);
+    if (!task) return;
+    if (failedReason !== undefined) {
+      if (!failedReason.startsWith(FAILURE_MARK)) {
+        // not the task's own failure: the job could not be run (worker died too often, …)
+        this.fail(task, new TaskExecutionError(`Task ${task.uid}: ${failedReason}`, { taskUid: task.uid }, { cause: new BackendError(failedReason, this.name) }));
+        return;
+      }
+      outcome = JSON.parse(failedReason.slice(FAILURE_MARK.length)) as JobOutcome;
+    }
+    const entry = task._exec as DistEntry;
+    this.byJob.delete(jobId);
+    if (task.state === 'QUEUED') sendTask(task, { type: 'START' });
+    const o = outcome!;
+    if (o.state === 'DONE') {
+      sendTask(task, { type: 'COMPLETE', returnValue: o.returnValue, exitCode: o.exitCode ?? null, stdout: o.stdout ?? (task.function ? stdoutOf(o.returnValue) : null), stderr: o.stderr ?? null });
+    } else if (o.state === 'CANCELED' || entry.cancel) {
+      sendTask(task, { type: 'CANCEL' });
+    } else {
+      const e = o.error!;
+      const error =
+        e.name === 'TaskExecutionError'
+          ? new TaskExecutionError(e.message, { taskUid: task.uid, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal })
+          : rebuildError(e);
+      sendTask(task, { type: 'FAIL', error, exitCode: o.exitCode ?? null, stdout: o.stdout ?? null, stderr: o.stderr ?? null });
+    }
+    this.release(task);
+    entry.settle();
+  }
+
+  /** After a Redis restart: tasks whose jobs Redis no longer has fail instead of waiting forever. */
+  private async recheckJobs(): Promise<void> {
+    for (const [jobId, task] of [...this.byJob]) {
+      const entry = task._exec as DistEntry;
+      const q = this.queues.get(entry.cls);
+      const job = await q?.queue.getJob(jobId).catch(() => undefined);
+      if (job === undefined || job === null) {
+        if (this.byJob.get(jobId) === task) this.fail(task, new TaskExecutionError(`Task ${task.uid}: its job was lost when Redis restarted`, { taskUid: task.uid }, { cause: new BackendError('job lost: Redis restarted without persistence', this.name) }));
+      }
+    }
+  }
+
+  protected async cancelRunning(task: BaseTask): Promise<void> {
+    const entry = task._exec as DistEntry | undefined;
+    if (!entry) {
+      if (sendTask(task, { type: 'CANCEL' })) this.release(task);
+      return;
+    }
+    entry.cancel = true;
+    const q = this.queues.get(entry.cls)!;
+    const job = await q.queue.getJob(entry.jobId).catch(() => undefined);
+    const state = job ? await job.getState().catch(() => 'unknown') : 'missing';
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'missing') {
+      await job?.remove().catch(() => undefined);
+      this.byJob.delete(entry.jobId);
+      if (sendTask(task, { type: 'CANCEL' })) this.release(task);
+      entry.settle();
+      return;
+    }
+    // running: the worker kills it and reports it canceled
+    await this.redis!.publish(keys(this.prefix).cancel, entry.jobId);
+    await entry.settled;
+  }
+}
+
+function jobData(task: ComputeTask, resources: Resources): JobData {
+  const o = task.taskBackendSpecificKwargs;
+  const fn = task.function;
+  return {
+    uid: task.uid,
+    executable: task.executable,
+    arguments: task.arguments,
+    fn: fn === undefined ? undefined : typeof fn === 'function' ? { source: fn.toString() } : { module: moduleSpecifier((fn as ModuleFunctionRef).module), export: (fn as ModuleFunctionRef).export },
+    args: task.args,
+    kwargs: task.kwargs,
+    options: { shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout },
+    resources,
+  };
+}

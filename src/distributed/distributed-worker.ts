@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { compile } from '../../actors/worker-runtime.mjs';
+import { ConcurrentExecutionBackend, type Executor } from '../backends/concurrent-backend.js';
+import { ComputeTask } from '../compute-task.js';
+import { Session } from '../session.js';
+import { classKey, FAILURE_MARK, fits, keys, type JobData, type JobOutcome, type Resources } from './protocol.js';
+
+export interface DistributedWorkerOptions {
+  /** redis://… URL or ioredis options */
+  connection: string | RedisOptions;
+  /** namespace shared with the backend; default 'rhapsody' */
+  prefix?: string;
+  /** what this worker offers, e.g. { GPU: 1, CPU: 4 } */
+  resources?: Resources;
+  /** tasks at once (default 4) */
+  concurrency?: number;
+  /** how functions run in the worker (default 'threads') */
+  executor?: Executor;
+  id?: string;
+}
+
+export interface DistributedWorker {
+  readonly id: string;
+  close(): Promise<void>;
+}
+
+/** BullMQ connection options from a URL or ioredis options. */
+export function bullConnection(connection: string | RedisOptions): ConnectionOptions {
+  return typeof connection === 'string'
+    ? { url: connection, maxRetriesPerRequest: null }
+    : ({ ...connection, maxRetriesPerRequest: null } as ConnectionOptions);
+}
+
+export function redisOf(connection: string | RedisOptions): Redis {
+  const opts = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
+  return typeof connection === 'string' ? new Redis(connection, opts) : new Redis({ ...connection, ...opts });
+}
+
+/**
+ * A worker: takes jobs from every resource class it can satisfy and runs them with a local
+ * session (so functions, async functions and executables behave exactly as on the local backend).
+ * It registers itself (resources, heartbeat) so the backend can refuse what no worker can run,
+ * and it never runs more than its resources allow at once.
+ */
+export async function startDistributedWorker(options: DistributedWorkerOptions): Promise<DistributedWorker> {
+  const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const k = keys(options.prefix ?? 'rhapsody');
+  const offer: Resources = options.resources ?? {};
+  const concurrency = options.concurrency ?? 4;
+  const redis = redisOf(options.connection);
+  const subscriber = redisOf(options.connection);
+  const backend = await ConcurrentExecutionBackend.create({ executor: options.executor ?? 'threads' });
+  const session = new Session({ backends: [backend] });
+  const running = new Map<string, ComputeTask>();
+  const workers = new Map<string, Worker>();
+  let closed = false;
+
+  // resource accounting: a job waits for its share; `slots` bounds the total
+  const free: Resources = { ...offer };
+  let slots = concurrency;
+  const waiting: Array<{ need: Resources; go: () => void }> = [];
+  const canTake = (need: Resources) => slots > 0 && Object.entries(need).every(([r, n]) => (free[r] ?? 0) >= n);
+  const acquire = (need: Resources) =>
+    new Promise<void>((resolve) => {
+      const go = () => {
+        slots--;
+        for (const [r, n] of Object.entries(need)) free[r] = (free[r] ?? 0) - n;
+        resolve();
+      };
+      if (waiting.length === 0 && canTake(need)) go();
+      else waiting.push({ need, go });
+    });
+  const release = (need: Resources) => {
+    slots++;
+    for (const [r, n] of Object.entries(need)) free[r] = (free[r] ?? 0) + n;
+    while (waiting.length && canTake(waiting[0]!.need)) waiting.shift()!.go();
+  };
+
+  const register = () =>
+    redis
+      .multi()
+      .hset(k.workers, id, JSON.stringify({ resources: offer, concurrency, host: hostname(), pid: process.pid }))
+      .set(k.heartbeat(id), '1', 'PX', 5000)
+      .exec()
+      .catch(() => undefined);
+  await register();
+  const heartbeat = setInterval(() => void register(), 1000);
+
+  async function run(job: Job<JobData>): Promise<JobOutcome> {
+    const d = job.data;
+    await acquire(d.resources);
+    let task: ComputeTask;
+    try {
+      const fn = d.fn ? ('source' in d.fn ? compile(d.fn.source) : { module: d.fn.module, export: d.fn.export }) : undefined;
+      task = new ComputeTask({
+        uid: d.uid,
+        executable: d.executable,
+        arguments: d.arguments,
+        function: fn as ComputeTask['function'],
+        args: d.args,
+        kwargs: d.kwargs,
+        taskBackendSpecificKwargs: d.options ?? {},
+      });
+      running.set(job.id!, task);
+      await session.submitTasks([task]);
+      await session.waitTasks([task]);
+    } finally {
+      running.delete(job.id!);
+      release(d.resources);
+    }
+    const outcome: JobOutcome = { state: task.state as JobOutcome['state'], returnValue: task.returnValue, stdout: task.stdout, stderr: task.stderr, exitCode: task.exitCode };
+    if (task.state === 'DONE') return outcome;
+    const e = task.exception as (Error & { exitCode?: number | null; stderr?: string | null; signal?: string | null; code?: unknown }) | null;
+    outcome.error = e
+      ? { name: e.name, message: e.message, stack: e.stack, code: e.code, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal, taskError: true }
+      : { name: 'Error', message: 'failed', taskError: true };
+    // a task failure is final: no retry (retries are for workers that die)
+    throw new UnrecoverableError(FAILURE_MARK + JSON.stringify(outcome));
+  }
+
+  const watchClasses = async () => {
+    if (closed) return;
+    const classes = await redis.smembers(k.classes).catch(() => [] as string[]);
+    for (const raw of classes) {
+      if (workers.has(raw)) continue;
+      const need = JSON.parse(raw) as Resources;
+      if (!fits(need, offer)) continue;
+      const w = new Worker<JobData, JobOutcome>(k.queue(classKey(need)), run, {
+        connection: bullConnection(options.connection),
+        concurrency,
+        lockDuration: 5000,
+        stalledInterval: 2000,
+        maxStalledCount: 2,
+      });
+      w.on('error', () => undefined);
+      workers.set(raw, w);
+    }
+  };
+  await watchClasses();
+  const poll = setInterval(() => void watchClasses(), 300);
+
+  await subscriber.subscribe(k.cancel);
+  subscriber.on('message', (_channel, jobId: string) => {
+    void running.get(jobId)?.cancel();
+  });
+
+  return {
+    id,
+    async close() {
+      closed = true;
+      clearInterval(poll);
+      clearInterval(heartbeat);
+      await Promise.all([...workers.values()].map((w) => w.close(true).catch(() => undefined)));
+      await session.close();
+      await redis.hdel(k.workers, id).catch(() => undefined);
+      await redis.del(k.heartbeat(id)).catch(() => undefined);
+      redis.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

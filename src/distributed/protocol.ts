@@ -1,0 +1,61 @@
+import type { ErrorData } from '../internal/remote-error.js';
+
+/** Resources a task asks for or a worker offers, e.g. { GPU: 1, CPU: 4 }. */
+export type Resources = Record<string, number>;
+
+/** What a job carries to a worker: everything needed to rebuild the ComputeTask there. */
+export interface JobData {
+  uid: string;
+  executable?: string;
+  arguments?: string[];
+  fn?: { source: string } | { module: string; export?: string };
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  options?: { shell?: boolean | string; cwd?: string; env?: Record<string, string>; timeout?: number };
+  resources: Resources;
+}
+
+/** What a job returns (completed) or carries in its failure (JSON in the failed reason). */
+export interface JobOutcome {
+  state: 'DONE' | 'FAILED' | 'CANCELED';
+  returnValue?: unknown;
+  stdout?: string | null;
+  stderr?: string | null;
+  exitCode?: number | null;
+  error?: ErrorData & { exitCode?: number | null; stderr?: string | null; signal?: string | null; taskError?: boolean };
+}
+
+export const FAILURE_MARK = 'rhapsody-outcome:';
+
+/** The queue a task goes to: one per resource class, so workers can take only what they can run. */
+export function classKey(resources: Resources): string {
+  const parts = Object.entries(resources).filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b));
+  return parts.length ? parts.map(([k, n]) => `${k}=${n}`).join(',') : 'any';
+}
+
+export function fits(need: Resources, offer: Resources): boolean {
+  return Object.entries(need).every(([k, n]) => n <= 0 || (offer[k] ?? 0) >= n);
+}
+
+/** "GPU=1,CPU=4" → { GPU: 1, CPU: 4 } */
+export function parseResources(text: string | undefined): Resources {
+  const out: Resources = {};
+  for (const part of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [k, v] = part.split('=');
+    const n = Number(v);
+    if (!k || !Number.isFinite(n) || n < 0) throw new Error(`bad resource "${part}" (want NAME=number)`);
+    out[k] = n;
+  }
+  return out;
+}
+
+/** Redis keys and channels of one backend namespace. */
+export function keys(prefix: string) {
+  return {
+    queue: (cls: string) => `${prefix}.${cls.replace(/[^A-Za-z0-9_=-]/g, '_')}`,
+    classes: `${prefix}:classes`,
+    workers: `${prefix}:workers`,
+    heartbeat: (id: string) => `${prefix}:hb:${id}`,
+    cancel: `${prefix}:cancel`,
+  };
+}
