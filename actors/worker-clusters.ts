@@ -7,6 +7,8 @@ import { processGone } from './process-spawner.js';
 export interface WorkerCluster {
   start(connection: string, prefix: string): Promise<void>;
   close(): Promise<void>;
+  /** how many workers it starts, when it knows (the backend waits for them to register) */
+  readonly size?: number;
 }
 
 export interface WorkerSpec {
@@ -70,6 +72,10 @@ export class LocalCluster extends ProcessCluster {
     super();
   }
 
+  get size(): number {
+    return this.workers.length;
+  }
+
   async start(connection: string, prefix: string): Promise<void> {
     for (const spec of this.workers) {
       const cmd = workerCommand(workerArgs(connection, prefix, spec));
@@ -88,6 +94,10 @@ export interface SlurmClusterOptions {
 export class SlurmCluster extends ProcessCluster {
   constructor(readonly options: SlurmClusterOptions) {
     super();
+  }
+
+  get size(): number {
+    return this.options.workers.length;
   }
 
   async start(connection: string, prefix: string): Promise<void> {

@@ -2,7 +2,7 @@
 # Installs what the test suite needs beyond npm packages, from Debian's packages, so that
 # `npm ci && npm test` works on a fresh Debian/Ubuntu machine (as root; otherwise it only reports):
 # chromium (report rendering), SLURM + munge (a multi-node cluster on localhost, started by
-# test/global-setup.ts) and Open MPI.
+# test/global-setup.ts), Open MPI and redis-server (DistributedExecutionBackend).
 set -u
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -11,6 +11,7 @@ command -v slurmd >/dev/null 2>&1 || need+=(slurmd)
 command -v srun >/dev/null 2>&1 || need+=(slurm-client)
 command -v munged >/dev/null 2>&1 || need+=(munge)
 command -v mpirun >/dev/null 2>&1 || need+=(openmpi-bin)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ "${#need[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "provisioning: ${need[*]}" >&2

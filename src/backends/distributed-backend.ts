@@ -83,14 +83,18 @@ export class DistributedExecutionBackend extends Backend {
     if (this.cluster) {
       if (typeof this.connection !== 'string') throw new BackendError('a cluster needs a Redis URL connection', this.name);
       await this.cluster.start(this.connection, this.prefix);
-      await this.waitForWorkers(this.options.workerTimeout ?? 30_000);
+      await this.waitForWorkers(this.options.workerTimeout ?? 30_000, this.cluster.size ?? 1);
     }
   }
 
-  private async waitForWorkers(timeout: number): Promise<void> {
+  private async waitForWorkers(timeout: number, count: number): Promise<void> {
     const until = Date.now() + timeout;
-    while ((await this.liveWorkers()).length === 0) {
-      if (Date.now() > until) throw new BackendError(`no worker registered within ${timeout} ms`, this.name);
+    let live = 0;
+    while ((live = (await this.liveWorkers()).length) < count) {
+      if (Date.now() > until) {
+        if (live > 0) return; // some came up: run with them
+        throw new BackendError(`no worker registered within ${timeout} ms`, this.name);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
