@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
       concurrency: values.concurrency ? Number(values.concurrency) : undefined,
       executor: values.executor as 'threads' | 'processes' | 'inline' | undefined,
     });
-    console.error(`rhapsody worker ${worker.id} on ${values.connection} (${values.resources ?? 'no resources'})`);
+    if (process.stderr.isTTY) console.error(`rhapsody worker ${worker.id} on ${values.connection} (${values.resources ?? 'no resources'})`);
     const stop = () => void worker.close().then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -31,6 +31,12 @@ describe('examples', () => {
     expect(out).toContain('Task 3 ran on: local_cpu');
   }, 130_000);
 
+  it('08-distributed: the three kinds and a GPU task on a local cluster', async () => {
+    const out = await run('examples/08-distributed.ts');
+    expect(out.match(/: DONE -> /g)).toHaveLength(10);
+    expect(out).toMatch(/DONE -> 144\n?$/);
+  }, 130_000);
+
   it('demo: runs the mixed workload and prints the summary', async () => {
     const out = await run('examples/demo.ts');
     expect(out).toMatch(/21001 tasks in [\d.]+ s/);

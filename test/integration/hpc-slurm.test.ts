@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ComputeTask, HpcExecutionBackend, Policy, ResourceError, Session, System, TaskCanceledError } from '../../src/index.js';
+import { ComputeTask, DistributedExecutionBackend, HpcExecutionBackend, Policy, ResourceError, Session, SlurmCluster, System, TaskCanceledError } from '../../src/index.js';
 import { expectNoProcessesLeft, markProcesses, processesWithMark } from '../helpers.js';
 import { checkGpuExclusivity, checkHpcExamples, findGpus, gpuProbe, makePolicies, runExample } from '../helpers-hpc.js';
 
@@ -101,6 +101,26 @@ describe.sequential('HpcExecutionBackend, SLURM launcher', () => {
     expect(e03).toMatch(/on n[12]"/);
     await noStepsLeft();
   }, 180_000);
+
+  it('DistributedExecutionBackend with a SlurmCluster: workers run as SLURM steps', async () => {
+    const cluster = new SlurmCluster({ workers: [{ node: 'n1', resources: 'GPU=1' }, { node: 'n2', resources: 'CPU=4' }] });
+    const backend = await DistributedExecutionBackend.create({ cluster });
+    const s = new Session({ backends: [backend] });
+    try {
+      expect(steps().filter((l) => l.includes('rhapsody-worker')).length).toBe(2);
+      const tasks = [
+        new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo $SLURMD_NODENAME'], taskBackendSpecificKwargs: { resources: { GPU: 1 } } }),
+        new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo $SLURMD_NODENAME'], taskBackendSpecificKwargs: { resources: { CPU: 4 } } }),
+        new ComputeTask({ function: (x: number) => x * 3, args: [5] }),
+      ];
+      await s.submitTasks(tasks);
+      await s.waitTasks(tasks, { timeout: 60_000 });
+      expect(tasks.map((t) => t.stdout?.trim() ?? t.returnValue)).toEqual(['n1', 'n2', '15']);
+    } finally {
+      await s.close();
+    }
+    await noStepsLeft();
+  }, 120_000);
 
   it('the controller stopped mid-run: the job fails with a BackendError cause, no hang; then it comes back', async () => {
     const hpc = await HpcExecutionBackend.create({ launcher: 'slurm' });
