@@ -6,7 +6,7 @@ import { rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
-import { ComputeTask, ConcurrentExecutionBackend, HpcExecutionBackend, Session, taskMachine, type Executor } from '../src/index.js';
+import { ComputeTask, ConcurrentExecutionBackend, DistributedExecutionBackend, HpcExecutionBackend, Session, taskMachine, type Executor } from '../src/index.js';
 
 const out = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 const trivial = (x: number) => x + 1;
@@ -238,6 +238,73 @@ async function hpcSlurm(steps: number): Promise<number> {
   return ms / steps;
 }
 
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+/** 10,000 trivial functions over 2 local workers: tasks/s and latency percentiles. */
+async function distributed(n: number): Promise<Record<string, number>> {
+  const backend = await DistributedExecutionBackend.create({ resources: { nWorkers: 2, concurrency: 64 } });
+  const session = new Session({ backends: [backend] });
+  const warm = Array.from({ length: 200 }, (_, i) => new ComputeTask({ function: trivial, args: [i] }));
+  await session.submitTasks(warm);
+  await session.waitTasks(warm);
+  const tasks = Array.from({ length: n }, (_, i) => new ComputeTask({ function: trivial, args: [i] }));
+  const t0 = performance.now();
+  await session.submitTasks(tasks);
+  await session.waitTasks(tasks);
+  const seconds = (performance.now() - t0) / 1000;
+  if (tasks.some((t) => t.state !== 'DONE')) throw new Error('a task failed');
+  const lat = tasks.map((t) => t._endedAt - t._submittedAt);
+  await session.close();
+  return { value: n / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+/** The floor: a bare BullMQ producer (addBulk) and 2 bare worker processes on the same kind of Redis. */
+async function bareBullmq(n: number): Promise<Record<string, number>> {
+  const { fork } = await import('node:child_process');
+  const { Queue, QueueEvents } = await import('bullmq');
+  const { RedisServer } = await import('../actors/redis-server.js');
+  const redis = await RedisServer.start();
+  const name = 'bare';
+  const connection = { url: redis.url, maxRetriesPerRequest: null };
+  const workers = [0, 1].map(() => fork(new URL('./bullmq-worker.mjs', import.meta.url), [redis.url, name, '64'], { stdio: 'ignore' }));
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
+  const queue = new Queue(name, { connection });
+  const events = new QueueEvents(name, { connection });
+  await events.waitUntilReady();
+  const run = async (count: number) => {
+    const started = new Map<string, number>();
+    const lat: number[] = [];
+    let done = 0;
+    let finish!: () => void;
+    const all = new Promise<void>((r) => (finish = r));
+    const onDone = ({ jobId }: { jobId: string }) => {
+      const s = started.get(jobId);
+      if (s === undefined) return;
+      lat.push(performance.now() - s);
+      if (++done === count) finish();
+    };
+    events.on('completed', onDone);
+    const t0 = performance.now();
+    for (let i = 0; i < count; i += 1000) {
+      const jobs = Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({ name: 'x', data: { x: i + j }, opts: { jobId: `j${t0}-${i + j}`, removeOnComplete: true } }));
+      const now = performance.now();
+      for (const j of jobs) started.set(j.opts.jobId, now);
+      await queue.addBulk(jobs);
+    }
+    await all;
+    events.off('completed', onDone);
+    return { seconds: (performance.now() - t0) / 1000, lat };
+  };
+  await run(200);
+  const { seconds, lat } = await run(n);
+  await events.close();
+  await queue.close();
+  for (const w of workers) w.disconnect();
+  await new Promise((r) => setTimeout(r, 200));
+  await redis.close();
+  return { value: n / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
 const name = process.argv[2];
 switch (name) {
   case 'inline': out({ case: name, value: await functionTasks('inline', 100_000) }); break;
@@ -252,6 +319,8 @@ switch (name) {
   case 'exec-heap': out({ case: name, value: await executables(1000, 1024) }); break;
   case 'raw-spawn': out({ case: name, value: await rawSpawn(1000, 0) }); break;
   case 'raw-spawn-heap': out({ case: name, value: await rawSpawn(300, 1024) }); break;
+  case 'distributed': out({ case: name, ...(await distributed(10_000)) }); break;
+  case 'bare-bullmq': out({ case: name, ...(await bareBullmq(10_000)) }); break;
   case 'hpc-local': out({ case: name, value: await hpcLocal(500) }); break;
   case 'raw-spawn-ms': out({ case: name, value: 1000 / (await rawSpawn(1000, 0)) }); break;
   case 'hpc-slurm': out({ case: name, value: await hpcSlurm(100) }); break;

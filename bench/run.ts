@@ -41,7 +41,7 @@ function run(caseName: string): Record<string, number> {
 
 const want = (c: string) => only.length === 0 || only.some((o) => c.startsWith(o));
 const r: Record<string, Record<string, number>> = {};
-for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'hpc-local', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'naive-actor', 'memory']) {
+for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'hpc-local', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'distributed', 'bare-bullmq', 'naive-actor', 'memory']) {
   if (want(c)) {
     process.stderr.write(`running ${c}…\n`);
     r[c] = run(c);
@@ -61,6 +61,7 @@ const rows = [
   { benchmark: 'telemetry on + JSONL checkpoint, 100k inline, median of 3', rhapsody: f(ab('checkpoint')), floor: `${f(ab('off'))} (off, same process)`, ratio: f(ab('checkpoint') / ab('off'), 3), target: '≤ 10% cost', met: ab('checkpoint') >= 0.9 * ab('off') },
   { benchmark: 'HPC local: 500 two-rank /bin/true jobs, ms per rank', rhapsody: f(v('hpc-local'), 2), floor: `${f(v('raw-spawn-ms'), 2)} ms (raw spawn per process, c=8)`, ratio: f(v('hpc-local') / v('raw-spawn-ms'), 3), target: '≤ 1.3×', met: v('hpc-local') <= 1.3 * v('raw-spawn-ms') },
   { benchmark: 'HPC SLURM: 100 single-rank steps in one allocation, ms per step', rhapsody: f(v('hpc-slurm'), 1), floor: `${f(v('srun-loop'), 1)} ms (bare srun shell loop)`, ratio: f(v('hpc-slurm') / v('srun-loop'), 3), target: '≤ 1.2×', met: v('hpc-slurm') <= 1.2 * v('srun-loop') },
+  { benchmark: 'distributed: 10k trivial functions, 2 local workers', rhapsody: f(v('distributed')), floor: `${f(v('bare-bullmq'))} (bare BullMQ producer + 2 workers)`, ratio: f(v('distributed') / v('bare-bullmq'), 3), target: '≥ 0.7', met: v('distributed') >= 0.7 * v('bare-bullmq') },
   { benchmark: 'Python thread pool (reference)', rhapsody: '', floor: `${f(v('py-functions'))} functions/s`, ratio: f(v('threads') / v('py-functions'), 1) + '× (threads)', target: 'beat it', met: v('threads') > v('py-functions') },
 ];
 console.table(rows);
@@ -71,6 +72,10 @@ if (r['naive-actor']) {
 if (r['telemetry-sustained']) {
   const m = r['telemetry-sustained'];
   console.log(`telemetry sustained: ${f(m.eventsPerSecond!)} events/s for 10 s into the checkpoint (${f(m.checkpointMiB!, 1)} MiB); live heap after GC ${f(m.heapFirstMiB!, 1)} MiB after 1 s → ${f(m.heapLastMiB!, 1)} MiB at the end (max ${f(m.heapMaxMiB!, 1)})`);
+}
+if (r.distributed && r['bare-bullmq']) {
+  const d = r.distributed, b = r['bare-bullmq'];
+  console.log(`distributed latency (submit → result): rhapsody p50 ${f(d.p50!, 1)} ms, p99 ${f(d.p99!, 1)} ms; bare BullMQ p50 ${f(b.p50!, 1)} ms, p99 ${f(b.p99!, 1)} ms`);
 }
 if (r.memory) {
   const m = r.memory;

@@ -154,6 +154,8 @@ export class DistributedExecutionBackend extends Backend {
 
   private async enqueue(tasks: ComputeTask[]): Promise<void> {
     const workers = await this.liveWorkers().catch(() => []);
+    // one addBulk per resource class: a round trip per batch, not per task
+    const byClass = new Map<string, { need: Resources; tasks: ComputeTask[] }>();
     for (const task of tasks) {
       sendTask(task, { type: 'QUEUE' });
       const need = (task.taskBackendSpecificKwargs.resources ?? {}) as Resources;
@@ -163,17 +165,27 @@ export class DistributedExecutionBackend extends Backend {
         this.release(task);
         continue;
       }
+      const cls = classKey(need);
+      (byClass.get(cls) ?? byClass.set(cls, { need, tasks: [] }).get(cls)!).tasks.push(task);
+    }
+    for (const { need, tasks: group } of byClass.values()) {
       try {
         const { queue, cls } = await this.queueFor(need);
-        if (task.state !== 'QUEUED') continue; // canceled meanwhile
-        const jobId = `${task.uid}-${randomBytes(4).toString('hex')}`;
-        let settle!: () => void;
-        const settled = new Promise<void>((r) => (settle = r));
-        task._exec = { jobId, cls, cancel: false, settled, settle } satisfies DistEntry;
-        this.byJob.set(jobId, task);
-        await queue.add(task.uid, jobData(task, need), { jobId, attempts: 3, backoff: { type: 'fixed', delay: 200 }, removeOnComplete: true, removeOnFail: true });
+        const jobs = [];
+        for (const task of group) {
+          if (task.state !== 'QUEUED') continue; // canceled meanwhile
+          const jobId = `${task.uid}-${randomBytes(4).toString('hex')}`;
+          let settle!: () => void;
+          const settled = new Promise<void>((r) => (settle = r));
+          task._exec = { jobId, cls, cancel: false, settled, settle } satisfies DistEntry;
+          this.byJob.set(jobId, task);
+          jobs.push({ name: task.uid, data: jobData(task, need), opts: { jobId, attempts: 3, backoff: { type: 'fixed', delay: 200 }, removeOnComplete: true, removeOnFail: true } });
+        }
+        for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
       } catch (err) {
-        this.fail(task, new TaskExecutionError(`Task ${task.uid}: cannot queue it: ${(err as Error).message}`, { taskUid: task.uid }, { cause: new BackendError((err as Error).message, this.name) }));
+        for (const task of group) {
+          if (task.state === 'QUEUED') this.fail(task, new TaskExecutionError(`Task ${task.uid}: cannot queue it: ${(err as Error).message}`, { taskUid: task.uid }, { cause: new BackendError((err as Error).message, this.name) }));
+        }
       }
     }
   }

@@ -55,6 +55,13 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
   const backend = await ConcurrentExecutionBackend.create({ executor: options.executor ?? 'threads' });
   const session = new Session({ backends: [backend] });
   const running = new Map<string, ComputeTask>();
+  // one function object per source text: compiling is not free, and the pool ships a function once
+  const functions = new Map<string, (...args: unknown[]) => unknown>();
+  const compiled = (source: string) => {
+    let fn = functions.get(source);
+    if (!fn) functions.set(source, (fn = compile(source)));
+    return fn;
+  };
   const workers = new Map<string, Worker>();
   let closed = false;
 
@@ -94,7 +101,7 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
     await acquire(d.resources);
     let task: ComputeTask;
     try {
-      const fn = d.fn ? ('source' in d.fn ? compile(d.fn.source) : { module: d.fn.module, export: d.fn.export }) : undefined;
+      const fn = d.fn ? ('source' in d.fn ? compiled(d.fn.source) : { module: d.fn.module, export: d.fn.export }) : undefined;
       task = new ComputeTask({
         uid: d.uid,
         executable: d.executable,
@@ -105,8 +112,8 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
         taskBackendSpecificKwargs: d.options ?? {},
       });
       running.set(job.id!, task);
-      await session.submitTasks([task]);
-      await session.waitTasks([task]);
+      const [future] = await session.submitTasks([task]);
+      await future!.catch(() => undefined); // the outcome is read from the task below
     } finally {
       running.delete(job.id!);
       release(d.resources);
