@@ -28,7 +28,13 @@ export interface DistributedExecutionBackendOptions {
   workerTimeout?: number;
 }
 
-interface DistEntry { jobId: string; cls: string; cancel: boolean; settled: Promise<void>; settle: () => void }
+/** Finished jobs stay a while so a missed event can be recovered from their stored state. */
+const KEEP = { age: 600, count: 20_000 };
+
+interface DistEntry { jobId: string; cls: string; cancel: boolean; settled: Promise<void>; settle: () => void; unreachableSince?: number }
+
+/** How long a task's job may stay unconfirmable (Redis down) before the task fails. */
+const UNREACHABLE_MS = 30_000;
 
 /**
  * Scale-out on BullMQ over Redis (the Dask backend's role). Tasks become jobs in one queue per
@@ -49,6 +55,8 @@ export class DistributedExecutionBackend extends Backend {
   private readonly queues = new Map<string, { queue: Queue; events: QueueEvents }>();
   private readonly byJob = new Map<string, ComputeTask>();
   private readonly prefix: string;
+  private reconciler: NodeJS.Timeout | null = null;
+  private reconciling = false;
 
   constructor(options: DistributedExecutionBackendOptions = {}) {
     super(options.name ?? 'distributed');
@@ -73,8 +81,11 @@ export class DistributedExecutionBackend extends Backend {
     }
     this.redis = redisOf(this.connection);
     this.redis.on('error', () => undefined);
-    // after Redis comes back, jobs it lost (no persistence) must not hang their tasks
-    this.redis.on('ready', () => void this.recheckJobs());
+    // after Redis comes back, jobs it lost (no persistence) must not hang their tasks; and an event
+    // missed while a connection was down must not either: reconcile with the jobs' stored state
+    this.redis.on('ready', () => void this.reconcile());
+    this.reconciler = setInterval(() => void this.reconcile(), 5_000);
+    this.reconciler.unref();
     if (this.options.cluster) this.cluster = this.options.cluster;
     else if (!this.options.connection) {
       const r = this.options.resources ?? {};
@@ -110,6 +121,7 @@ export class DistributedExecutionBackend extends Backend {
   }
 
   protected async onShutdown(): Promise<void> {
+    if (this.reconciler) clearInterval(this.reconciler);
     await Promise.all([...this.queues.values()].map(async ({ queue, events }) => {
       await events.close().catch(() => undefined);
       await queue.close().catch(() => undefined);
@@ -179,7 +191,7 @@ export class DistributedExecutionBackend extends Backend {
           const settled = new Promise<void>((r) => (settle = r));
           task._exec = { jobId, cls, cancel: false, settled, settle } satisfies DistEntry;
           this.byJob.set(jobId, task);
-          jobs.push({ name: task.uid, data: jobData(task, need), opts: { jobId, attempts: 3, backoff: { type: 'fixed', delay: 200 }, removeOnComplete: true, removeOnFail: true } });
+          jobs.push({ name: task.uid, data: jobData(task, need), opts: { jobId, attempts: 3, backoff: { type: 'fixed', delay: 200 }, removeOnComplete: KEEP, removeOnFail: KEEP } });
         }
         for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
       } catch (err) {
@@ -228,16 +240,43 @@ export class DistributedExecutionBackend extends Backend {
     entry.settle();
   }
 
-  /** After a Redis restart: tasks whose jobs Redis no longer has fail instead of waiting forever. */
-  private async recheckJobs(): Promise<void> {
-    for (const [jobId, task] of [...this.byJob]) {
-      const entry = task._exec as DistEntry;
-      const q = this.queues.get(entry.cls);
-      const job = await q?.queue.getJob(jobId).catch(() => undefined);
-      if (job === undefined || job === null) {
-        if (this.byJob.get(jobId) === task) this.fail(task, new TaskExecutionError(`Task ${task.uid}: its job was lost when Redis restarted`, { taskUid: task.uid }, { cause: new BackendError('job lost: Redis restarted without persistence', this.name) }));
+  /**
+   * Settles tasks from their jobs' stored state: completed or failed jobs whose events were missed
+   * finish now; jobs Redis no longer has (it restarted without persistence) fail with a BackendError.
+   */
+  private async reconcile(): Promise<void> {
+    if (this.reconciling || this.byJob.size === 0) return;
+    this.reconciling = true;
+    let unreachable = false;
+    try {
+      for (const [jobId, task] of [...this.byJob].slice(0, 2000)) {
+        const entry = task._exec as DistEntry;
+        const q = this.queues.get(entry.cls);
+        if (!q || this.byJob.get(jobId) !== task) continue;
+        const job = await withTimeout(q.queue.getJob(jobId), 3000).catch(() => undefined);
+        if (job === undefined) {
+          // Redis not answering: look again shortly, and give up on the task after a deadline
+          unreachable = true;
+          entry.unreachableSince ??= Date.now();
+          if (Date.now() - entry.unreachableSince > UNREACHABLE_MS) {
+            this.fail(task, new TaskExecutionError(`Task ${task.uid}: Redis has not answered for ${UNREACHABLE_MS / 1000} s`, { taskUid: task.uid }, { cause: new BackendError('Redis unreachable', this.name) }));
+          }
+          continue;
+        }
+        entry.unreachableSince = undefined;
+        if (this.byJob.get(jobId) !== task) continue;
+        if (job === null) {
+          this.fail(task, new TaskExecutionError(`Task ${task.uid}: its job was lost (Redis restarted without persistence?)`, { taskUid: task.uid }, { cause: new BackendError('job lost from Redis', this.name) }));
+          continue;
+        }
+        const state = await withTimeout(job.getState(), 3000).catch(() => 'unknown');
+        if (state === 'completed') this.finish(jobId, job.returnvalue as JobOutcome);
+        else if (state === 'failed') this.finish(jobId, undefined, job.failedReason);
       }
+    } finally {
+      this.reconciling = false;
     }
+    if (unreachable && this.reconciler) setTimeout(() => void this.reconcile(), 1000).unref();
   }
 
   protected async cancelRunning(task: BaseTask): Promise<void> {
@@ -276,4 +315,12 @@ function jobData(task: ComputeTask, resources: Resources): JobData {
     options: { shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout },
     resources,
   };
+}
+
+/** Rejects when a Redis call does not answer in time (a connection still coming back). */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+    p.then((v) => (clearTimeout(t), resolve(v)), (e: unknown) => (clearTimeout(t), reject(e)));
+  });
 }

@@ -128,6 +128,17 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
     throw new UnrecoverableError(FAILURE_MARK + JSON.stringify(outcome));
   }
 
+  const makeWorker = (need: Resources) => {
+    const w = new Worker<JobData, JobOutcome>(k.queue(classKey(need)), run, {
+      connection: bullConnection(options.connection),
+      concurrency,
+      lockDuration: 5000,
+      stalledInterval: 2000,
+      maxStalledCount: 2,
+    });
+    w.on('error', () => undefined);
+    return w;
+  };
   const watchClasses = async () => {
     if (closed) return;
     const classes = await redis.smembers(k.classes).catch(() => [] as string[]);
@@ -135,19 +146,26 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
       if (workers.has(raw)) continue;
       const need = JSON.parse(raw) as Resources;
       if (!fits(need, offer)) continue;
-      const w = new Worker<JobData, JobOutcome>(k.queue(classKey(need)), run, {
-        connection: bullConnection(options.connection),
-        concurrency,
-        lockDuration: 5000,
-        stalledInterval: 2000,
-        maxStalledCount: 2,
-      });
-      w.on('error', () => undefined);
-      workers.set(raw, w);
+      workers.set(raw, makeWorker(need));
     }
   };
   await watchClasses();
   const poll = setInterval(() => void watchClasses(), 300);
+
+  // Redis came back (a restart loses the class registry and may leave blocked consumers behind):
+  // re-register and renew every consumer
+  let lost = false;
+  redis.on('error', () => undefined);
+  redis.on('close', () => (lost = true));
+  redis.on('ready', () => {
+    if (!lost || closed) return;
+    lost = false;
+    void register();
+    for (const [raw, w] of [...workers]) {
+      workers.set(raw, makeWorker(JSON.parse(raw) as Resources));
+      void w.close(true).catch(() => undefined);
+    }
+  });
 
   await subscriber.subscribe(k.cancel);
   subscriber.on('message', (_channel, jobId: string) => {
