@@ -184,7 +184,3 @@ export abstract class Backend implements AsyncDisposable {
   protected abstract cancelRunning(task: BaseTask): Promise<void>;
   protected abstract onShutdown(): Promise<void>;
 }
-
-export function assertBackend(value: unknown): asserts value is Backend {
-  if (!(value instanceof Backend)) throw new SessionError(`Not a backend: ${String(value)}`);
-}

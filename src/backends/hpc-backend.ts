@@ -226,7 +226,7 @@ export class HpcExecutionBackend extends Backend {
       return;
     }
     if (firstBad.killed === 'timeout') {
-      sendTask(task, { type: 'TIMEOUT', error: new TaskExecutionError(`Task ${task.uid}: rank ${firstBad.rank} timed out after ${firstBad === undefined ? '?' : entry.templates[firstBad.rank]?.options?.timeout} ms`, { taskUid: task.uid, exitCode, stderr: firstBad.stderr, signal: firstBad.signal }) });
+      sendTask(task, { type: 'TIMEOUT', error: new TaskExecutionError(`Task ${task.uid}: rank ${firstBad.rank} timed out after ${entry.templates[firstBad.rank]?.options?.timeout} ms`, { taskUid: task.uid, exitCode, stderr: firstBad.stderr, signal: firstBad.signal }) });
       return;
     }
     const where = parallel ? ` rank ${firstBad.rank} on ${firstBad.hostname}` : '';
