@@ -2,7 +2,7 @@ import { createActor, type Actor } from 'xstate';
 import type { Observable } from 'rxjs';
 import { backendMachine, type BackendStateName } from '../../machines/backend.machine.js';
 import type { TaskMachineEvent } from '../../machines/task.machine.js';
-import { BackendError, SessionError } from '../errors.js';
+import { BackendError } from '../errors.js';
 import type { BaseTask } from '../task-base.js';
 import { actorState$ } from '../internal/actor-stream.js';
 import { InspectHub, type InspectOption } from '../internal/inspect-hub.js';
