@@ -67,6 +67,9 @@ export class MpiLauncher implements Launcher {
           },
         );
         const killed = r.killed === 'timeout' ? 'timeout' : stopped;
+        // orted starts ranks in their own process groups: if mpirun was stopped before it cleaned
+        // up, sweep what is left of this job (its ranks carry the job's directory in their env)
+        if (killed || r.exitCode !== 0) await killRanksOf(dir);
         // awaited here, or the finally below removes the files while they are read
         return await Promise.all(
           job.ranks.map(async (spec) => {
@@ -98,5 +101,22 @@ export class MpiLauncher implements Launcher {
         kill?.(reason);
       },
     };
+  }
+}
+
+/** SIGKILLs every process whose environment names this job's directory (Linux /proc). */
+async function killRanksOf(dir: string): Promise<void> {
+  const { readdir, readFile: read } = await import('node:fs/promises');
+  const needle = `RHAPSODY_EXIT_FILE=${dir}/`;
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const env = await read(`/proc/${pid}/environ`, 'latin1').catch(() => '');
+    if (!env.includes(needle)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 }
