@@ -209,13 +209,16 @@ export class Session implements TaskDriver, AsyncDisposable {
     this.stats.move(previous, target);
     if (task._actor) task._actor.send(event);
     const terminal = TERMINAL_STATES.has(target);
+    // one snapshot per change, built only if someone watches
+    let snapshot: TaskSnapshot | undefined;
     if (this.events.observed) {
-      this.events.next({ uid: task.uid, state: target, previousState: previous, backend: task.backend, timestamp: Date.now(), task: task.toJSON() });
+      snapshot = task.toJSON();
+      this.events.next({ uid: task.uid, state: target, previousState: previous, backend: task.backend, timestamp: Date.now(), task: snapshot });
     }
     if (this.taskSubjects.size) {
       const subject = this.taskSubjects.get(task.uid);
       if (subject) {
-        subject.next(task.toJSON());
+        subject.next(snapshot ?? task.toJSON());
         if (terminal) {
           subject.complete();
           this.taskSubjects.delete(task.uid);
