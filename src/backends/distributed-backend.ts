@@ -31,10 +31,14 @@ export interface DistributedExecutionBackendOptions {
 /** Finished jobs stay a while so a missed event can be recovered from their stored state. */
 const KEEP = { age: 600, count: 20_000 };
 
-interface DistEntry { jobId: string; cls: string; cancel: boolean; settled: Promise<void>; settle: () => void; unreachableSince?: number }
+interface DistEntry { jobId: string; cls: string; cancel: boolean; settled: Promise<void>; settle: () => void; unreachableSince?: number; requeued?: boolean }
+
+/** A worker that dies mid-job: the job runs again, up to 3 attempts in all. */
+const jobOptions = (jobId: string) => ({ jobId, attempts: 3, backoff: { type: 'fixed' as const, delay: 200 }, removeOnComplete: KEEP, removeOnFail: KEEP });
 
 /** How long a task's job may stay unconfirmable (Redis down) before the task fails. */
 const UNREACHABLE_MS = 30_000;
+const UNREACHABLE = Symbol('unreachable');
 
 /**
  * Scale-out on BullMQ over Redis (the Dask backend's role). Tasks become jobs in one queue per
@@ -52,7 +56,7 @@ export class DistributedExecutionBackend extends Backend {
   private cluster: WorkerCluster | null = null;
   private connection: string | RedisOptions | null = null;
   private redis: Redis | null = null;
-  private readonly queues = new Map<string, { queue: Queue; events: QueueEvents }>();
+  private readonly queues = new Map<string, { queue: Queue; events: QueueEvents; need: Resources }>();
   private readonly byJob = new Map<string, ComputeTask>();
   private readonly prefix: string;
   private reconciler: NodeJS.Timeout | null = null;
@@ -83,7 +87,14 @@ export class DistributedExecutionBackend extends Backend {
     this.redis.on('error', () => undefined);
     // after Redis comes back, jobs it lost (no persistence) must not hang their tasks; and an event
     // missed while a connection was down must not either: reconcile with the jobs' stored state
-    this.redis.on('ready', () => void this.reconcile());
+    // Redis restarted: it lost the class registry (workers watch it) and maybe jobs; put them back
+    let lost = false;
+    this.redis.on('close', () => (lost = true));
+    this.redis.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      void this.registerClasses().then(() => this.reconcile());
+    });
     this.reconciler = setInterval(() => void this.reconcile(), 5_000);
     this.reconciler.unref();
     if (this.options.cluster) this.cluster = this.options.cluster;
@@ -146,7 +157,7 @@ export class DistributedExecutionBackend extends Backend {
       events.on('error', () => undefined);
       const queue = new Queue(name, { connection });
       queue.on('error', () => undefined);
-      q = { queue, events };
+      q = { queue, events, need };
       this.queues.set(cls, q);
       events.on('active', ({ jobId }) => {
         const task = this.byJob.get(jobId);
@@ -160,12 +171,22 @@ export class DistributedExecutionBackend extends Backend {
     return { ...q, cls };
   }
 
+  private async registerClasses(): Promise<void> {
+    const needs = [...this.queues.values()].map((q) => JSON.stringify(q.need));
+    if (needs.length) await this.redis!.sadd(keys(this.prefix).classes, ...needs).catch(() => undefined);
+  }
+
   protected admit(tasks: BaseTask[], _ctx: SubmitContext): void {
     void this.enqueue(tasks as ComputeTask[]);
   }
 
   private async enqueue(tasks: ComputeTask[]): Promise<void> {
-    const workers = await this.liveWorkers().catch(() => []);
+    let workers = await this.liveWorkers().catch(() => []);
+    // an empty registry may be a Redis that just restarted: workers re-register within a second
+    for (let i = 0; i < 12 && workers.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      workers = await this.liveWorkers().catch(() => []);
+    }
     // one addBulk per resource class: a round trip per batch, not per task
     const byClass = new Map<string, { need: Resources; tasks: ComputeTask[] }>();
     for (const task of tasks) {
@@ -191,7 +212,7 @@ export class DistributedExecutionBackend extends Backend {
           const settled = new Promise<void>((r) => (settle = r));
           task._exec = { jobId, cls, cancel: false, settled, settle } satisfies DistEntry;
           this.byJob.set(jobId, task);
-          jobs.push({ name: task.uid, data: jobData(task, need), opts: { jobId, attempts: 3, backoff: { type: 'fixed', delay: 200 }, removeOnComplete: KEEP, removeOnFail: KEEP } });
+          jobs.push({ name: task.uid, data: jobData(task, need), opts: jobOptions(jobId) });
         }
         for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
       } catch (err) {
@@ -253,8 +274,9 @@ export class DistributedExecutionBackend extends Backend {
         const entry = task._exec as DistEntry;
         const q = this.queues.get(entry.cls);
         if (!q || this.byJob.get(jobId) !== task) continue;
-        const job = await withTimeout(q.queue.getJob(jobId), 3000).catch(() => undefined);
-        if (job === undefined) {
+        // getJob answers undefined for a job Redis does not have; UNREACHABLE when Redis does not answer
+        const job = await withTimeout(q.queue.getJob(jobId), 3000).catch((): typeof UNREACHABLE => UNREACHABLE);
+        if (job === UNREACHABLE) {
           // Redis not answering: look again shortly, and give up on the task after a deadline
           unreachable = true;
           entry.unreachableSince ??= Date.now();
@@ -265,8 +287,17 @@ export class DistributedExecutionBackend extends Backend {
         }
         entry.unreachableSince = undefined;
         if (this.byJob.get(jobId) !== task) continue;
-        if (job === null) {
-          this.fail(task, new TaskExecutionError(`Task ${task.uid}: its job was lost (Redis restarted without persistence?)`, { taskUid: task.uid }, { cause: new BackendError('job lost from Redis', this.name) }));
+        if (!job) {
+          // Redis lost it (restarted without persistence): queue it again once, then give up
+          if (entry.requeued) {
+            this.fail(task, new TaskExecutionError(`Task ${task.uid}: its job was lost twice (Redis restarting without persistence?)`, { taskUid: task.uid }, { cause: new BackendError('job lost from Redis', this.name) }));
+          } else {
+            entry.requeued = true;
+            const need = (task.taskBackendSpecificKwargs.resources ?? {}) as Resources;
+            await q.queue.add(task.uid, jobData(task, need), jobOptions(jobId)).catch((err: Error) =>
+              this.fail(task, new TaskExecutionError(`Task ${task.uid}: cannot queue it again: ${err.message}`, { taskUid: task.uid }, { cause: new BackendError(err.message, this.name) })),
+            );
+          }
           continue;
         }
         const state = await withTimeout(job.getState(), 3000).catch(() => 'unknown');

@@ -167,6 +167,7 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
     }
   });
 
+  subscriber.on('error', () => undefined);
   await subscriber.subscribe(k.cancel);
   subscriber.on('message', (_channel, jobId: string) => {
     void running.get(jobId)?.cancel();
