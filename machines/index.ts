@@ -8,3 +8,5 @@ export { waitMachine } from './wait.machine.js';
 export type { WaitMode, WaitMachineContext, WaitMachineEvent } from './wait.machine.js';
 export { processGroupMachine, rankMachine } from './process-group.machine.js';
 export type { ProcessGroupContext, ProcessGroupEvent, RankMachineContext, RankMachineEvent } from './process-group.machine.js';
+export { inferenceRequestMachine, isRetryable } from './inference-request.machine.js';
+export type { InferenceRequestContext, InferenceRequestEvent } from './inference-request.machine.js';

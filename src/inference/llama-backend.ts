@@ -1,0 +1,54 @@
+import { LlamaEngine, type LlamaEngineOptions } from '../../actors/llama-engine.js';
+import type { AITask } from '../ai-task.js';
+import { InferenceBackend, type InferenceOptions } from '../backends/inference-backend.js';
+
+export interface LlamaCppInferenceBackendOptions extends LlamaEngineOptions, InferenceOptions {
+  name?: string;
+}
+
+/**
+ * The embedded engine (node-llama-cpp, CPU): no external service. One model, one context with
+ * `parallel` sequences decoded together (continuous batching); requests beyond them queue. It serves
+ * one model, so `AITask.model` is informational here. An unset `temperature` means greedy.
+ *
+ * @example
+ * import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
+ * const llm = await LlamaCppInferenceBackend.create({ modelPath: 'tiny.gguf' });
+ */
+export class LlamaCppInferenceBackend extends InferenceBackend {
+  private engine: LlamaEngine | null = null;
+  private readonly engineOptions: LlamaEngineOptions;
+
+  constructor(options: LlamaCppInferenceBackendOptions) {
+    // the engine queues by itself; the in-flight limit only bounds what waits inside it
+    super(options.name ?? 'llama', { maxInFlight: 1024, maxAttempts: 1, ...options });
+    this.engineOptions = options;
+  }
+
+  static create(options: LlamaCppInferenceBackendOptions): Promise<LlamaCppInferenceBackend> {
+    return new LlamaCppInferenceBackend(options).start();
+  }
+
+  get target(): string {
+    return `model ${this.engineOptions.modelPath}`;
+  }
+
+  protected async onStart(): Promise<void> {
+    this.engine = await LlamaEngine.load(this.engineOptions);
+  }
+
+  protected async generate(task: AITask, prompt: string, signal: AbortSignal): Promise<string> {
+    const messages = [...(task.systemPrompt ? [{ role: 'system' as const, content: task.systemPrompt }] : []), { role: 'user' as const, content: prompt }];
+    const g = await this.engine!.generate(
+      { messages, maxTokens: task.maxTokens, temperature: task.temperature, topP: task.topP, topK: task.topK, stop: task.stopSequences },
+      signal,
+    );
+    return g.text;
+  }
+
+  protected override async onShutdown(): Promise<void> {
+    await super.onShutdown();
+    await this.engine?.close();
+    this.engine = null;
+  }
+}

@@ -1,0 +1,9 @@
+// rhapsody/inference/llama — the embedded engine (node-llama-cpp, an optional peer dependency).
+export { LlamaCppInferenceBackend } from './llama-backend.js';
+export type { LlamaCppInferenceBackendOptions } from './llama-backend.js';
+export { startModelServer } from './model-server.js';
+export type { ModelServer, ModelServerOptions } from './model-server.js';
+export { LlamaEngine } from '../../actors/llama-engine.js';
+export type { LlamaEngineOptions, GenerationRequest, Generation, ChatMessage } from '../../actors/llama-engine.js';
+export { writeTinyModel, TINY_MODEL_SENTENCE } from './tiny-model.js';
+export type { TinyModelOptions } from './tiny-model.js';
