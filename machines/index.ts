@@ -10,3 +10,5 @@ export { processGroupMachine, rankMachine } from './process-group.machine.js';
 export type { ProcessGroupContext, ProcessGroupEvent, RankMachineContext, RankMachineEvent } from './process-group.machine.js';
 export { inferenceRequestMachine, isRetryable } from './inference-request.machine.js';
 export type { InferenceRequestContext, InferenceRequestEvent } from './inference-request.machine.js';
+export { modelServiceMachine } from './model-service.machine.js';
+export type { ModelServiceContext, ModelServiceEvent, ServiceProcess } from './model-service.machine.js';

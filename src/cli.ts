@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The `rhapsody` command: report, machines, inspect.
+// The `rhapsody` command: report, machines, inspect, worker, serve-model, tiny-model.
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { startInspectorServer } from '../actors/inspector-relay.js';
-import { backendMachine, processGroupMachine, rankMachine, sessionMachine, taskMachine, waitMachine } from '../machines/index.js';
+import { backendMachine, inferenceRequestMachine, processGroupMachine, rankMachine, sessionMachine, taskMachine, waitMachine } from '../machines/index.js';
 import { parseRun } from './report/report-model.js';
 import { renderReport } from './report/report-html.js';
 import { startDistributedWorker } from './distributed/distributed-worker.js';
@@ -13,6 +13,11 @@ const USAGE = `usage:
   rhapsody report RUN.jsonl [-o report.html]   turn a telemetry checkpoint into a self-contained HTML report
   rhapsody worker --connection redis://H:P [--resources GPU=1,CPU=4] [--concurrency N] [--prefix P]
                                                 run a worker for DistributedExecutionBackend
+  rhapsody serve-model --model FILE.gguf [--port 8000] [--host 127.0.0.1] [--parallel 8] [--context-size 4096]
+                    [--threads N] [--model-name NAME]
+                                                an OpenAI-compatible server over the embedded engine
+                                                (needs node-llama-cpp@3.21.1)
+  rhapsody tiny-model OUT.gguf                  write the tiny deterministic test model (~0.6 MB)
   rhapsody machines                             print the state machine definitions as JSON (Stately Studio)
   rhapsody inspect [--port 8080] [--host 127.0.0.1]
                                                 run a local inspector relay; connect a session with
@@ -31,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'machines') {
-    const defs = Object.fromEntries([taskMachine, backendMachine, sessionMachine, waitMachine, processGroupMachine, rankMachine].map((m) => [m.id, m.definition]));
+    const defs = Object.fromEntries([taskMachine, backendMachine, sessionMachine, waitMachine, processGroupMachine, rankMachine, inferenceRequestMachine].map((m) => [m.id, m.definition]));
     console.log(JSON.stringify(defs, null, 2));
     return 0;
   }
@@ -53,6 +58,35 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     return new Promise<number>(() => undefined);
+  }
+  if (command === 'serve-model') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        model: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, parallel: { type: 'string' },
+        'context-size': { type: 'string' }, threads: { type: 'string' }, 'model-name': { type: 'string' },
+      },
+    });
+    if (!values.model) throw new Error('serve-model: --model FILE.gguf is required');
+    const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+    const { startModelServer } = await import('./inference/model-server.js');
+    const server = await startModelServer({
+      modelPath: values.model, port: num(values.port) ?? 8000, host: values.host, parallel: num(values.parallel),
+      contextSize: num(values['context-size']), threads: num(values.threads), modelName: values['model-name'],
+    });
+    console.log(`serving ${server.modelName} on ${server.endpoint}`);
+    const stop = () => void server.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return new Promise<number>(() => undefined);
+  }
+  if (command === 'tiny-model') {
+    const out = rest[0];
+    if (!out) throw new Error('tiny-model: where to write it? (rhapsody tiny-model OUT.gguf)');
+    const { writeTinyModel } = await import('./inference/tiny-model.js');
+    const m = writeTinyModel(out);
+    console.log(`${m.path}: ${m.bytes} bytes, ${m.vocabulary} tokens`);
+    return 0;
   }
   if (command === 'inspect') {
     const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, host: { type: 'string' } } });

@@ -14,16 +14,8 @@ export interface OpenAIInferenceBackendOptions extends InferenceOptions {
   maxResponseBytes?: number;
 }
 
-/**
- * Any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, `rhapsody serve-model`, …). Each
- * prompt is one `/chat/completions` request: the task's `systemPrompt` as the system message, the
- * prompt as the user message; `maxTokens`, `temperature`, `topP`, `topK`, `stopSequences` map to
- * `max_tokens`, `temperature`, `top_p`, `top_k`, `stop`.
- *
- * @example
- * const llm = await OpenAIInferenceBackend.create({ endpoint: 'http://127.0.0.1:8000/v1', model: 'tiny' });
- */
-export class OpenAIInferenceBackend extends InferenceBackend {
+/** Requests to an OpenAI-compatible `/chat/completions` (shared by the plain and the managed backend). */
+export abstract class OpenAICompatibleBackend extends InferenceBackend {
   protected endpointUrl: string;
   readonly model: string | undefined;
   private readonly apiKey: string | undefined;
@@ -35,10 +27,6 @@ export class OpenAIInferenceBackend extends InferenceBackend {
     this.model = options.model;
     this.apiKey = options.apiKey;
     this.maxResponseBytes = options.maxResponseBytes;
-  }
-
-  static create(options: OpenAIInferenceBackendOptions): Promise<OpenAIInferenceBackend> {
-    return new OpenAIInferenceBackend(options).start();
   }
 
   /** The base URL requests go to. */
@@ -70,5 +58,24 @@ export class OpenAIInferenceBackend extends InferenceBackend {
     if (task.stopSequences?.length) body.stop = task.stopSequences;
     const json = await postJson(url, body, { backend: this.name, apiKey: this.apiKey, signal, maxResponseBytes: this.maxResponseBytes });
     return chatText(json, redactUrl(url), this.name);
+  }
+}
+
+/**
+ * Any OpenAI-compatible server (vLLM, llama.cpp server, Ollama, `rhapsody serve-model`, …). Each
+ * prompt is one `/chat/completions` request: the task's `systemPrompt` as the system message, the
+ * prompt as the user message; `maxTokens`, `temperature`, `topP`, `topK`, `stopSequences` map to
+ * `max_tokens`, `temperature`, `top_p`, `top_k`, `stop`.
+ *
+ * @example
+ * const llm = await OpenAIInferenceBackend.create({ endpoint: 'http://127.0.0.1:8000/v1', model: 'tiny' });
+ */
+export class OpenAIInferenceBackend extends OpenAICompatibleBackend {
+  constructor(options: OpenAIInferenceBackendOptions) {
+    super(options);
+  }
+
+  static create(options: OpenAIInferenceBackendOptions): Promise<OpenAIInferenceBackend> {
+    return new OpenAIInferenceBackend(options).start();
   }
 }
