@@ -51,7 +51,9 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
   const text = await readCapped(res, options.maxResponseBytes ?? 8 * 1024 * 1024, where, options.backend);
   if (!res.ok) {
     const retryable = res.status === 429 || res.status >= 500;
-    throw inferenceError(`${where}: HTTP ${res.status}: ${serverMessage(text)}`, options.backend, retryable, res.status);
+    // a server may echo the key back (a 401 quoting the header): never let it into an error
+    const said = options.apiKey ? serverMessage(text).split(options.apiKey).join('***') : serverMessage(text);
+    throw inferenceError(`${where}: HTTP ${res.status}: ${said}`, options.backend, retryable, res.status);
   }
   try {
     return JSON.parse(text) as unknown;

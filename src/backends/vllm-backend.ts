@@ -10,6 +10,7 @@ import { OpenAICompatibleBackend } from './openai-backend.js';
 
 export interface ServiceCommandInput {
   model: string;
+  servedModelName: string;
   host: string;
   port: number;
   tpSize: number;
@@ -17,8 +18,10 @@ export interface ServiceCommandInput {
 
 export interface VllmInferenceBackendOptions extends InferenceOptions {
   name?: string;
-  /** the model the server loads and serves */
+  /** the model the server loads */
   model: string;
+  /** the name it is served under, when not `model` (vLLM's --served-model-name); tasks default to it */
+  servedModelName?: string;
   /** default: a free port */
   port?: number;
   /** the address the server binds and is reached at (default 127.0.0.1) */
@@ -28,8 +31,8 @@ export interface VllmInferenceBackendOptions extends InferenceOptions {
   /** GPU ids the service may use (CUDA_VISIBLE_DEVICES locally; their count with srun) */
   gpus?: number[];
   /**
-   * The server command. Default `vllm serve MODEL --host H --port P --tensor-parallel-size N`. An array
-   * may use `{model}`, `{host}`, `{port}`, `{tpSize}`; any OpenAI-compatible server with `/health` works.
+   * The server command. Default `vllm serve MODEL --served-model-name NAME --host H --port P
+   * --tensor-parallel-size N`. An array may use `{model}`, `{servedModelName}`, `{host}`, `{port}`, `{tpSize}`; any OpenAI-compatible server with `/health` works.
    */
   command?: string[] | ((o: ServiceCommandInput) => string[]);
   /** 'local' (default) or 'srun' (a SLURM step: `srun --ntasks=1 --gpus=N …`, inside an allocation or not) */
@@ -59,7 +62,7 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
   private serviceActor: ServiceActor | null = null;
 
   constructor(options: VllmInferenceBackendOptions) {
-    super({ ...options, name: options.name ?? 'vllm', endpoint: `http://${options.host ?? '127.0.0.1'}:${options.port ?? 0}/v1` });
+    super({ ...options, model: options.servedModelName ?? options.model, name: options.name ?? 'vllm', endpoint: `http://${options.host ?? '127.0.0.1'}:${options.port ?? 0}/v1` });
     this.service = options;
   }
 
@@ -82,12 +85,12 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
     const host = o.host ?? '127.0.0.1';
     const port = o.port ?? (await freePort());
     this.endpointUrl = `http://${host}:${port}/v1`;
-    const input: ServiceCommandInput = { model: o.model, host, port, tpSize: o.tpSize ?? 1 };
+    const input: ServiceCommandInput = { model: o.model, servedModelName: o.servedModelName ?? o.model, host, port, tpSize: o.tpSize ?? 1 };
     const command =
       typeof o.command === 'function'
         ? o.command(input)
-        : (o.command ?? ['vllm', 'serve', '{model}', '--host', '{host}', '--port', '{port}', '--tensor-parallel-size', '{tpSize}']).map((a) =>
-            a.replace(/\{(model|host|port|tpSize)\}/g, (_, k: keyof ServiceCommandInput) => String(input[k])),
+        : (o.command ?? ['vllm', 'serve', '{model}', '--served-model-name', '{servedModelName}', '--host', '{host}', '--port', '{port}', '--tensor-parallel-size', '{tpSize}']).map((a) =>
+            a.replace(/\{(model|servedModelName|host|port|tpSize)\}/g, (_, k: keyof ServiceCommandInput) => String(input[k])),
           );
     const gpus = o.gpus ?? [];
     const argv =

@@ -1,0 +1,20 @@
+// The tiny deterministic model, generated once per test file into a temp dir.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeTinyModel } from '../../src/inference/tiny-model.js';
+
+export function tinyModel(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'rh-model-')), 'tiny.gguf');
+  writeTinyModel(path);
+  return path;
+}
+
+/** `rhapsody serve-model` from source, as a managed-service command (fast start: node + tsx). */
+export function serveModelCommand(extra: string[] = []): string[] {
+  const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+  return [process.execPath, '--import', 'tsx', cli, 'serve-model', '--model', '{model}', '--host', '{host}', '--port', '{port}', '--model-name', '{servedModelName}', ...extra];
+}
+
+export const SENTENCE = 'The quick robot ran a simulation and wrote short summary of all results for every team member';
