@@ -1,6 +1,12 @@
-// The demo: a mixed workload on embedded defaults (no external service), with a live progress line
-// and a summary table. Run: npm run demo   (or: npx tsx examples/demo.ts)
-import { ComputeTask, ConcurrentExecutionBackend, Session, watchProgress } from 'rhapsody';
+// The demo: a mixed workload on embedded defaults (no external service) — functions on threads and
+// processes, executables, and AI inference on the embedded engine (a tiny model generated here) —
+// with a live progress line and a summary table.
+// Run: npm run demo   (installs the embedded engine, then: npx tsx examples/demo.ts)
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AITask, ComputeTask, ConcurrentExecutionBackend, Session, watchProgress, writeTinyModel } from 'rhapsody';
+import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
 
 function monteCarloPi(samples: number): number {
   let hits = 0;
@@ -18,11 +24,13 @@ async function simulatedIo(ms: number): Promise<number> {
   return ms;
 }
 
-const [threads, processes] = await Promise.all([
+const modelPath = writeTinyModel(join(mkdtempSync(join(tmpdir(), 'rh-demo-')), 'tiny.gguf')).path;
+const [threads, processes, llm] = await Promise.all([
   ConcurrentExecutionBackend.create({ name: 'threads', executor: 'threads' }),
   ConcurrentExecutionBackend.create({ name: 'processes', executor: 'processes' }),
+  LlamaCppInferenceBackend.create({ name: 'llm', modelPath, parallel: 8 }),
 ]);
-await using session = new Session({ backends: [threads, processes] });
+await using session = new Session({ backends: [threads, processes, llm] });
 
 const tasks = [
   ...Array.from({ length: 20_000 }, (_, i) => new ComputeTask({ function: (x: number) => x * x, args: [i] })),
@@ -30,6 +38,8 @@ const tasks = [
   ...Array.from({ length: 500 }, (_, i) => new ComputeTask({ function: simulatedIo, args: [5 + (i % 50)], backend: 'processes' })),
   ...Array.from({ length: 300 }, (_, i) => new ComputeTask({ executable: '/bin/echo', arguments: [`step ${i}`] })),
   new ComputeTask({ uid: 'expected-failure', executable: '/bin/sh', arguments: ['-c', 'exit 3'] }),
+  // AITasks go to the first inference backend
+  ...Array.from({ length: 64 }, (_, i) => new AITask({ prompt: `Summarize step ${i}`, model: 'tiny', maxTokens: 12 })),
 ];
 
 const started = performance.now();
@@ -41,14 +51,15 @@ const seconds = (performance.now() - started) / 1000;
 
 const kinds = new Map<string, { n: number; done: number; failed: number }>();
 for (const t of tasks) {
-  const key = `${t.backend}/${t.executable ? 'executable' : 'function'}`;
+  const key = `${t.backend}/${t instanceof AITask ? 'inference' : t.executable ? 'executable' : 'function'}`;
   const row = kinds.get(key) ?? { n: 0, done: 0, failed: 0 };
   row.n++;
   if (t.state === 'DONE') row.done++;
   else row.failed++;
   kinds.set(key, row);
 }
-const pis = tasks.filter((t) => t.function === monteCarloPi).map((t) => t.returnValue as number);
+const pis = tasks.filter((t) => t instanceof ComputeTask && t.function === monteCarloPi).map((t) => t.returnValue as number);
+const answer = tasks.find((t): t is AITask => t instanceof AITask)!.response;
 const stats = session.getStatistics();
 console.log(`\n${tasks.length} tasks in ${seconds.toFixed(2)} s (${Math.round(tasks.length / seconds)} tasks/s)`);
 console.table([...kinds].map(([kind, r]) => ({ kind, tasks: r.n, done: r.done, failed: r.failed })));
@@ -59,3 +70,4 @@ console.log(
   `avg latency: total ${stats.summary.avgTotal?.toFixed(1)} ms, queue ${stats.summary.avgQueue?.toFixed(1)} ms, execution ${stats.summary.avgExecution?.toFixed(1)} ms`,
 );
 console.log(`pi ≈ ${(pis.reduce((a, b) => a + b, 0) / pis.length).toFixed(4)} (mean of ${pis.length} Monte Carlo tasks)`);
+console.log(`AI summary (tiny model, greedy): ${answer}`);

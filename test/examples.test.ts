@@ -37,9 +37,25 @@ describe('examples', () => {
     expect(out).toMatch(/DONE -> 144\n?$/);
   }, 130_000);
 
+  it('06-mixed-hpc-ai: a simulation, then its AI summary on the embedded engine', async () => {
+    const out = await run('examples/06-mixed-hpc-ai.ts');
+    expect(out).toContain('Simulation Done: energy converged to -1.274 after 412 steps\n');
+    expect(out).toContain('AI Summary: The quick robot ran a simulation and wrote short summary of all results for every team member\n');
+  }, 130_000);
+
+  it('07-multi-service: two managed services routed by name, and a ComputeTask calling one', async () => {
+    const out = await run('examples/07-multi-service.ts');
+    expect(out).toMatch(/summarizer at http:\/\/127\.0\.0\.1:\d+\/v1, classifier at http:\/\/127\.0\.0\.1:\d+\/v1/);
+    expect(out).toContain('summarizer: The quick robot ran a simulation and wrote short summary of all\n');
+    expect(out).toContain('classifier: ["The quick","The quick"]\n');
+    expect(out).toContain('compute task via HTTP: The quick robot\n');
+  }, 130_000);
+
   it('demo: runs the mixed workload and prints the summary', async () => {
     const out = await run('examples/demo.ts');
-    expect(out).toMatch(/21001 tasks in [\d.]+ s/);
+    expect(out).toMatch(/21065 tasks in [\d.]+ s/);
+    expect(out).toMatch(/'llm\/inference'\s*│\s*64\s*│\s*64/);
+    expect(out).toContain('AI summary (tiny model, greedy): The quick robot ran a simulation and wrote short summary of all\n');
     expect(out).toMatch(/'threads\/function'\s*│\s*20200\s*│\s*20200/);
     expect(out).toMatch(/pi ≈ 3\.1\d/);
   }, 130_000);
