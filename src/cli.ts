@@ -3,7 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { startInspectorServer } from '../actors/inspector-relay.js';
-import { backendMachine, inferenceRequestMachine, processGroupMachine, rankMachine, sessionMachine, taskMachine, waitMachine } from '../machines/index.js';
+import { backendMachine, inferenceRequestMachine, modelServiceMachine, processGroupMachine, rankMachine, sessionMachine, taskMachine, waitMachine } from '../machines/index.js';
 import { parseRun } from './report/report-model.js';
 import { renderReport } from './report/report-html.js';
 import { startDistributedWorker } from './distributed/distributed-worker.js';
@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'machines') {
-    const defs = Object.fromEntries([taskMachine, backendMachine, sessionMachine, waitMachine, processGroupMachine, rankMachine, inferenceRequestMachine].map((m) => [m.id, m.definition]));
+    const defs = Object.fromEntries([taskMachine, backendMachine, sessionMachine, waitMachine, processGroupMachine, rankMachine, inferenceRequestMachine, modelServiceMachine].map((m) => [m.id, m.definition]));
     console.log(JSON.stringify(defs, null, 2));
     return 0;
   }

@@ -51,7 +51,7 @@ describe('the built package', () => {
 
   it('ships the rhapsody CLI', () => {
     const out = execFileSync('node', [join(consumer, 'node_modules', 'rhapsody', 'dist', 'cli.js'), 'machines'], { encoding: 'utf8' });
-    expect(Object.keys(JSON.parse(out)).sort()).toEqual(['backend', 'processGroup', 'rank', 'session', 'task', 'wait']);
+    expect(Object.keys(JSON.parse(out)).sort()).toEqual(['backend', 'inferenceRequest', 'modelService', 'processGroup', 'rank', 'session', 'task', 'wait']);
   }, 60_000);
 
   it('writes a telemetry checkpoint from the built package (worker file shipped)', () => {
@@ -66,6 +66,25 @@ describe('the built package', () => {
        console.log(readFileSync(${JSON.stringify(join(consumer, 'run.jsonl'))}, 'utf8').trim().split('\\n').length);`,
     );
     expect(Number(execFileSync('node', ['tel.mjs'], { cwd: consumer, encoding: 'utf8' }))).toBeGreaterThanOrEqual(7);
+  }, 60_000);
+
+  it('rhapsody/inference/llama: the embedded engine from the built package, ESM and CJS', () => {
+    const body = (load: string) => `${load}
+      (async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'rh-pkg-'));
+        const { path } = writeTinyModel(join(dir, 'tiny.gguf'));
+        const llm = await LlamaCppInferenceBackend.create({ modelPath: path, parallel: 2 });
+        const s = new Session({ backends: [llm] });
+        const t = new AITask({ prompt: 'hi', model: 'tiny', maxTokens: 3 });
+        await s.submitTasks([t]); await t; await s.close();
+        console.log(t.response);
+      })();`;
+    writeFileSync(join(consumer, 'llm.mjs'), body(`import { Session, AITask, writeTinyModel } from 'rhapsody'; import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
+      import { mkdtempSync } from 'node:fs'; import { tmpdir } from 'node:os'; import { join } from 'node:path';`));
+    writeFileSync(join(consumer, 'llm.cjs'), body(`const { Session, AITask, writeTinyModel } = require('rhapsody'); const { LlamaCppInferenceBackend } = require('rhapsody/inference/llama');
+      const { mkdtempSync } = require('node:fs'); const { tmpdir } = require('node:os'); const { join } = require('node:path');`));
+    expect(execFileSync('node', ['llm.mjs'], { cwd: consumer, encoding: 'utf8' })).toBe('The quick robot\n');
+    expect(execFileSync('node', ['llm.cjs'], { cwd: consumer, encoding: 'utf8' })).toBe('The quick robot\n');
   }, 60_000);
 
   it('ships type declarations without internals', async () => {

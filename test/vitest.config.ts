@@ -2,7 +2,17 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
+
 export default defineConfig({
+  // the package's own names, as tsconfig maps them (rhapsody/inference/llama imports 'rhapsody')
+  resolve: {
+    alias: [
+      { find: /^rhapsody$/, replacement: src('src/index.ts') },
+      { find: /^rhapsody\/machines$/, replacement: src('machines/index.ts') },
+      { find: /^rhapsody\/inference\/llama$/, replacement: src('src/inference/llama.ts') },
+    ],
+  },
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['test/**/*.test.ts'],

@@ -1,6 +1,6 @@
 import { LlamaEngine, type LlamaEngineOptions } from '../../actors/llama-engine.js';
-import type { AITask } from '../ai-task.js';
-import { InferenceBackend, type InferenceOptions } from '../backends/inference-backend.js';
+// through the package's public name, so the built subpath shares the main bundle's classes
+import { InferenceBackend, type AITask, type InferenceOptions } from 'rhapsody';
 
 export interface LlamaCppInferenceBackendOptions extends LlamaEngineOptions, InferenceOptions {
   name?: string;
