@@ -18,11 +18,14 @@ export interface GenerationRequest {
   seed?: number;
   /** streamed text as it is generated */
   onText?: (chunk: string) => void;
+  /** count prompt and completion tokens (costs two tokenizations; the server reports usage) */
+  countTokens?: boolean;
 }
 
 export interface Generation {
   text: string;
   finishReason: 'stop' | 'length';
+  /** 0 unless `countTokens` */
   promptTokens: number;
   completionTokens: number;
 }
@@ -121,7 +124,7 @@ export class LlamaEngine {
     try {
       if (history.length) session.setChatHistory(history);
       const out = await session.promptWithMeta(last.content, this.sampling(request, signal));
-      return this.generation(messages.map((m) => m.content).join('\n'), out.responseText, out.stopReason);
+      return this.generation(request, () => messages.map((m) => m.content).join('\n'), out.responseText, out.stopReason);
     } finally {
       session.dispose({ disposeSequence: false });
     }
@@ -131,19 +134,19 @@ export class LlamaEngine {
     const completion = new this.lib.LlamaCompletion({ contextSequence: sequence });
     try {
       const out = await completion.generateCompletionWithMeta(request.prompt ?? '', this.sampling(request, signal));
-      return this.generation(request.prompt ?? '', out.response, out.metadata.stopReason);
+      return this.generation(request, () => request.prompt ?? '', out.response, out.metadata.stopReason);
     } finally {
       completion.dispose();
     }
   }
 
-  private generation(prompt: string, text: string, stopReason: string): Generation {
+  private generation(request: GenerationRequest, prompt: () => string, text: string, stopReason: string): Generation {
     if (stopReason === 'abort') throw Object.assign(new Error('generation aborted'), { name: 'AbortError' });
     return {
       text,
       finishReason: stopReason === 'maxTokens' ? 'length' : 'stop',
-      promptTokens: this.model.tokenize(prompt).length,
-      completionTokens: this.model.tokenize(text).length,
+      promptTokens: request.countTokens ? this.model.tokenize(prompt()).length : 0,
+      completionTokens: request.countTokens ? this.model.tokenize(text).length : 0,
     };
   }
 

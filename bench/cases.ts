@@ -326,5 +326,7 @@ switch (name) {
   case 'hpc-slurm': out({ case: name, value: await hpcSlurm(100) }); break;
   case 'naive-actor': out({ case: name, ...naiveActors(20_000) }); break;
   case 'memory': out({ case: name, ...(await memory(1_000_000)) }); break;
+  case 'llm-embedded': out({ case: name, ...(await (await import('./inference.js')).embeddedVsDirect()) }); break;
+  case 'llm-http': out({ case: name, ...(await (await import('./inference.js')).httpVsFetch()) }); break;
   default: throw new Error(`unknown case ${name}`);
 }

@@ -141,6 +141,7 @@ function samplingOf(body: Record<string, unknown>): GenerationRequest {
   };
   const stop = body.stop;
   return {
+    countTokens: true,
     maxTokens: num('max_tokens') ?? num('max_completion_tokens'),
     temperature: num('temperature'),
     topP: num('top_p'),
