@@ -5,6 +5,7 @@ import { inferenceError } from '../../actors/openai-client.js';
 import { freePort } from '../../actors/redis-server.js';
 import { modelServiceMachine, type ModelServiceEvent, type ServiceProcess } from '../../machines/model-service.machine.js';
 import { BackendError } from '../errors.js';
+import type { Policy } from '../hpc/policy.js';
 import type { InferenceOptions } from './inference-backend.js';
 import { OpenAICompatibleBackend } from './openai-backend.js';
 
@@ -30,6 +31,11 @@ export interface VllmInferenceBackendOptions extends InferenceOptions {
   tpSize?: number;
   /** GPU ids the service may use (CUDA_VISIBLE_DEVICES locally; their count with srun) */
   gpus?: number[];
+  /**
+   * Placement as for HPC tasks: `gpuAffinity` (or `gpus`, a count) gives the service's GPUs and, with
+   * srun, `hostName` pins the step to that node (`--nodelist`).
+   */
+  policy?: Policy;
   /**
    * The server command. Default `vllm serve MODEL --served-model-name NAME --host H --port P
    * --tensor-parallel-size N`. An array may use `{model}`, `{servedModelName}`, `{host}`, `{port}`, `{tpSize}`; any OpenAI-compatible server with `/health` works.
@@ -92,10 +98,11 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
         : (o.command ?? ['vllm', 'serve', '{model}', '--served-model-name', '{servedModelName}', '--host', '{host}', '--port', '{port}', '--tensor-parallel-size', '{tpSize}']).map((a) =>
             a.replace(/\{(model|servedModelName|host|port|tpSize)\}/g, (_, k: keyof ServiceCommandInput) => String(input[k])),
           );
-    const gpus = o.gpus ?? [];
+    const gpus = o.gpus ?? o.policy?.gpuAffinity ?? Array.from({ length: o.policy?.gpus ?? 0 }, (_, i) => i);
+    const node = o.policy?.hostName;
     const argv =
       o.launcher === 'srun'
-        ? ['srun', '--ntasks=1', '--nodes=1', `--job-name=rhapsody-svc-${randomBytes(4).toString('hex')}`, ...(gpus.length ? [`--gpus=${gpus.length}`] : []), ...(o.srunArgs ?? []), ...command]
+        ? ['srun', '--ntasks=1', '--nodes=1', `--job-name=rhapsody-svc-${randomBytes(4).toString('hex')}`, ...(gpus.length ? [`--gpus=${gpus.length}`] : []), ...(node ? [`--nodelist=${node}`] : []), ...(o.srunArgs ?? []), ...command]
         : command;
     const env = { ...(o.launcher !== 'srun' && gpus.length ? { CUDA_VISIBLE_DEVICES: gpus.join(',') } : {}), ...o.env };
     const launch = { argv, env, healthUrl: `http://${host}:${port}/health`, startTimeoutMs: o.startTimeoutMs };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AITask, Session, VllmInferenceBackend } from '../../src/index.js';
+import { AITask, Policy, Session, VllmInferenceBackend } from '../../src/index.js';
 import { SENTENCE, tinyModel } from '../inference/model-fixture.js';
 
 const SLURM_DIR = process.env.RHAPSODY_SLURM_DIR ?? '/tmp/rhapsody-slurm';
@@ -18,17 +18,19 @@ beforeAll(() => {
   execFileSync('sinfo', ['-h'], { stdio: 'pipe' });
 });
 
-const steps = () => execFileSync('squeue', ['-h', '-o', '%j'], { encoding: 'utf8' }).split('\n').filter((j) => j.startsWith('rhapsody-svc-'));
+/** The service's SLURM jobs, as "name node". */
+const steps = () => execFileSync('squeue', ['-h', '-o', '%j %N'], { encoding: 'utf8' }).split('\n').filter((j) => j.startsWith('rhapsody-svc-'));
 
 describe('VllmInferenceBackend with launcher srun', () => {
-  it('runs the service as a SLURM step with the GPUs it asked for, and ends the step on shutdown', async () => {
+  it('runs the service as a SLURM step on the node and with the GPUs its policy asks for, and ends the step on shutdown', async () => {
     const seen = join(mkdtempSync(join(tmpdir(), 'rh-svc-')), 'gpus');
     const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
     const serve = `echo "$CUDA_VISIBLE_DEVICES" > ${seen}; exec ${process.execPath} --import tsx ${cli} serve-model --model {model} --model-name tiny --host {host} --port {port}`;
-    const svc = await VllmInferenceBackend.create({ name: 'slurm-svc', model: tinyModel(), servedModelName: 'tiny', launcher: 'srun', gpus: [0, 1], command: ['/bin/sh', '-c', serve] });
+    const svc = await VllmInferenceBackend.create({ name: 'slurm-svc', model: tinyModel(), servedModelName: 'tiny', launcher: 'srun', policy: new Policy({ hostName: 'n2', gpuAffinity: [0, 1] }), command: ['/bin/sh', '-c', serve] });
     const session = new Session({ backends: [svc] });
     try {
       expect(steps()).toHaveLength(1);
+      expect(steps()[0]).toMatch(/ n2$/); // placed by the policy
       expect(readFileSync(seen, 'utf8').trim().split(',')).toHaveLength(2);
       const t = new AITask({ prompt: 'Summarize the run', model: 'tiny' });
       await session.submitTasks([t]);

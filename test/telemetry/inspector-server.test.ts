@@ -44,7 +44,7 @@ describe('Stately inspector end to end', () => {
   it('`rhapsody machines` prints the chart definitions as JSON', async () => {
     const { stdout } = await promisify(execFile)('npx', ['tsx', 'src/cli.ts', 'machines'], { cwd: root });
     const defs = JSON.parse(stdout);
-    expect(Object.keys(defs).sort()).toEqual(['backend', 'processGroup', 'rank', 'session', 'task', 'wait']);
+    expect(Object.keys(defs).sort()).toEqual(['backend', 'inferenceRequest', 'modelService', 'processGroup', 'rank', 'session', 'task', 'wait']);
     expect(Object.keys(defs.task.states)).toEqual(['NEW', 'SUBMITTED', 'QUEUED', 'RUNNING', 'DONE', 'FAILED', 'CANCELED']);
     expect(defs.backend.states.RUNNING.states).toHaveProperty('draining');
   }, 30_000);
