@@ -33,9 +33,12 @@ abstract class ProcessCluster implements WorkerCluster {
   protected readonly children: ChildProcess[] = [];
   abstract start(connection: string, prefix: string): Promise<void>;
 
-  protected launch(file: string, args: string[]): void {
-    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  /** `watchParent`: an IPC channel whose loss tells a local worker that this process died. */
+  protected launch(file: string, args: string[], watchParent = false): void {
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'inherit', ...(watchParent ? (['ipc'] as const) : [])], detached: true });
     child.on('error', () => undefined);
+    // the channel must not keep this process alive
+    (child.channel as { unref?: () => void } | undefined)?.unref?.();
     this.children.push(child);
   }
 
@@ -79,7 +82,7 @@ export class LocalCluster extends ProcessCluster {
   async start(connection: string, prefix: string): Promise<void> {
     for (const spec of this.workers) {
       const cmd = workerCommand(workerArgs(connection, prefix, spec));
-      this.launch(cmd.file, cmd.args);
+      this.launch(cmd.file, cmd.args, true);
     }
   }
 }

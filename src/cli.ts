@@ -54,9 +54,17 @@ async function main(argv: string[]): Promise<number> {
       executor: values.executor as 'threads' | 'processes' | 'inline' | undefined,
     });
     if (process.stderr.isTTY) console.error(`rhapsody worker ${worker.id} on ${values.connection} (${values.resources ?? 'no resources'})`);
-    const stop = () => void worker.close().then(() => process.exit(0));
+    const stop = () => {
+      setTimeout(() => process.exit(1), 10_000).unref(); // a close that cannot finish (Redis gone) must not keep us
+      void worker.close().then(() => process.exit(0));
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // started by a LocalCluster: go when the backend's process goes, even if it could not stop us
+    if (process.connected) {
+      process.channel?.unref();
+      process.once('disconnect', stop);
+    }
     return new Promise<number>(() => undefined);
   }
   if (command === 'serve-model') {

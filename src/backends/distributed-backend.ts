@@ -271,9 +271,11 @@ export class DistributedExecutionBackend extends Backend {
     let unreachable = false;
     try {
       for (const [jobId, task] of [...this.byJob].slice(0, 2000)) {
-        const entry = task._exec as DistEntry;
-        const q = this.queues.get(entry.cls);
-        if (!q || this.byJob.get(jobId) !== task) continue;
+        // tasks settle while this loop awaits Redis: look each one up again
+        if (this.byJob.get(jobId) !== task) continue;
+        const entry = task._exec as DistEntry | undefined;
+        const q = entry && this.queues.get(entry.cls);
+        if (!entry || !q) continue;
         // getJob answers undefined for a job Redis does not have; UNREACHABLE when Redis does not answer
         const job = await withTimeout(q.queue.getJob(jobId), 3000).catch((): typeof UNREACHABLE => UNREACHABLE);
         if (job === UNREACHABLE) {
@@ -304,6 +306,8 @@ export class DistributedExecutionBackend extends Backend {
         if (state === 'completed') this.finish(jobId, job.returnvalue as JobOutcome);
         else if (state === 'failed') this.finish(jobId, undefined, job.failedReason);
       }
+    } catch {
+      // a reconcile pass never takes the host down; the next one runs in 5 s
     } finally {
       this.reconciling = false;
     }
