@@ -31,9 +31,11 @@ export class RedisServer {
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // a shell holds redis-server and our end of a pipe: when this process goes, even by SIGKILL,
+    // the pipe closes and the shell stops the server, so a crashed host leaves no Redis behind
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'];
+    const guard = 'redis-server "$@" & r=$!; trap \'kill $r 2>/dev/null\' TERM; read _; kill $r 2>/dev/null; wait $r';
+    const child = spawn('sh', ['-c', guard, 'sh', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -42,11 +44,12 @@ export class RedisServer {
         if (out.includes('Ready to accept connections')) resolve();
       };
       child.stdout!.on('data', onData);
-      child.once('error', (err) => reject(new BackendError(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`)));
-      child.once('exit', (code) => reject(new BackendError(`redis-server exited (${code}): ${out.slice(-300)}`)));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('error', (err) => reject(new BackendError(`cannot start redis-server: ${err.message}`)));
+      child.once('exit', (code) => reject(new BackendError(`redis-server exited (${code}): ${out.slice(-300)}${/not found/.test(out) ? ' (install it: apt-get install redis-server)' : ''}`)));
     });
-    child.stdout!.resume();
-    child.stderr!.resume();
+    child.stdout!.removeAllListeners('data').resume();
+    child.stderr!.removeAllListeners('data').resume();
   }
 
   async close(): Promise<void> {
@@ -54,7 +57,9 @@ export class RedisServer {
     this.child = null;
     if (!child || child.exitCode !== null) return;
     const gone = processGone(child);
-    child.kill('SIGTERM');
+    child.stdin!.end(); // the guard stops the server and waits for it
+    const t = setTimeout(() => child.kill('SIGTERM'), 5000);
     await gone;
+    clearTimeout(t);
   }
 }

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, SimulatedClock, waitFor } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
-import { modelServiceMachine, type ModelServiceEvent } from '../../machines/model-service.machine.js';
+import { modelServiceMachine, type ModelServiceEvent, type ServiceProcess } from '../../machines/model-service.machine.js';
 
 /** The chart with scripted side effects: launches succeed or fail per attempt; exits are sent by hand. */
 function scripted(launches: Array<'ok' | 'fail'>, stopped: number[] = []) {
   let n = 0;
   return modelServiceMachine.provide({
     actors: {
-      launch: fromPromise(async () => {
+      launch: fromPromise<ServiceProcess, { name: string }>(async () => {
         if (launches[n++] === 'fail') throw new Error(`launch ${n} failed`);
         return { pid: 1000 + n };
       }),
