@@ -6,7 +6,7 @@ import { LocalCluster, type WorkerCluster } from '../../actors/worker-clusters.j
 import { moduleSpecifier } from '../../actors/worker-pool.js';
 import { ComputeTask } from '../compute-task.js';
 import { bullConnection, redisOf } from '../distributed/distributed-worker.js';
-import { classKey, FAILURE_MARK, fits, keys, type JobData, type JobOutcome, type Resources } from '../distributed/protocol.js';
+import { classKey, fits, keys, type JobOutcome, type Resources, type TaskData, type TaskOutcome } from '../distributed/protocol.js';
 import { BackendError, ResourceError, TaskExecutionError } from '../errors.js';
 import { rebuildError } from '../internal/remote-error.js';
 import type { BaseTask } from '../task-base.js';
@@ -31,7 +31,14 @@ export interface DistributedExecutionBackendOptions {
 /** Finished jobs stay a while so a missed event can be recovered from their stored state. */
 const KEEP = { age: 600, count: 20_000 };
 
-interface DistEntry { jobId: string; cls: string; cancel: boolean; settled: Promise<void>; settle: () => void; unreachableSince?: number; requeued?: boolean }
+/** A task's place in a job. */
+interface DistEntry { jobId: string; cancel: boolean; settled: Promise<void>; settle: () => void }
+
+/** A job in flight: its class, its unsettled tasks by uid, and its recovery state. */
+interface JobEntry { cls: string; need: Resources; tasks: Map<string, ComputeTask>; unreachableSince?: number; requeued?: boolean }
+
+/** Most tasks one job carries; batches are cut so every worker still gets several jobs. */
+const MAX_CHUNK = 64;
 
 /** A worker that dies mid-job: the job runs again, up to 3 attempts in all. */
 const jobOptions = (jobId: string) => ({ jobId, attempts: 3, backoff: { type: 'fixed' as const, delay: 200 }, removeOnComplete: KEEP, removeOnFail: KEEP });
@@ -57,7 +64,7 @@ export class DistributedExecutionBackend extends Backend {
   private connection: string | RedisOptions | null = null;
   private redis: Redis | null = null;
   private readonly queues = new Map<string, { queue: Queue; events: QueueEvents; need: Resources }>();
-  private readonly byJob = new Map<string, ComputeTask>();
+  private readonly jobs = new Map<string, JobEntry>();
   private readonly prefix: string;
   private reconciler: NodeJS.Timeout | null = null;
   private reconciling = false;
@@ -160,8 +167,7 @@ export class DistributedExecutionBackend extends Backend {
       q = { queue, events, need };
       this.queues.set(cls, q);
       events.on('active', ({ jobId }) => {
-        const task = this.byJob.get(jobId);
-        if (task?.state === 'QUEUED') sendTask(task, { type: 'START' });
+        for (const task of this.jobs.get(jobId)?.tasks.values() ?? []) if (task.state === 'QUEUED') sendTask(task, { type: 'START' });
       });
       events.on('completed', ({ jobId, returnvalue }) => this.finish(jobId, returnvalue as unknown as JobOutcome));
       events.on('failed', ({ jobId, failedReason }) => this.finish(jobId, undefined, failedReason));
@@ -204,15 +210,22 @@ export class DistributedExecutionBackend extends Backend {
     for (const { need, tasks: group } of byClass.values()) {
       try {
         const { queue, cls } = await this.queueFor(need);
+        const live = group.filter((t) => t.state === 'QUEUED'); // some may be canceled meanwhile
+        const takers = Math.max(1, workers.filter((w) => fits(need, w.resources)).length);
+        const size = Math.min(MAX_CHUNK, Math.max(1, Math.floor(live.length / (4 * takers))));
         const jobs = [];
-        for (const task of group) {
-          if (task.state !== 'QUEUED') continue; // canceled meanwhile
-          const jobId = `${task.uid}-${randomBytes(4).toString('hex')}`;
-          let settle!: () => void;
-          const settled = new Promise<void>((r) => (settle = r));
-          task._exec = { jobId, cls, cancel: false, settled, settle } satisfies DistEntry;
-          this.byJob.set(jobId, task);
-          jobs.push({ name: task.uid, data: jobData(task, need), opts: jobOptions(jobId) });
+        for (let i = 0; i < live.length; i += size) {
+          const chunk = live.slice(i, i + size);
+          const jobId = `${chunk[0]!.uid}-${randomBytes(4).toString('hex')}`;
+          const entry: JobEntry = { cls, need, tasks: new Map() };
+          for (const task of chunk) {
+            let settle!: () => void;
+            const settled = new Promise<void>((r) => (settle = r));
+            task._exec = { jobId, cancel: false, settled, settle } satisfies DistEntry;
+            entry.tasks.set(task.uid, task);
+          }
+          this.jobs.set(jobId, entry);
+          jobs.push({ name: chunk[0]!.uid, data: { tasks: chunk.map(taskData), resources: need }, opts: jobOptions(jobId) });
         }
         for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
       } catch (err) {
@@ -223,28 +236,41 @@ export class DistributedExecutionBackend extends Backend {
     }
   }
 
-  private fail(task: ComputeTask, error: Error): void {
+  /** Forgets a task's place in its job (the job is forgotten with its last task). */
+  private detach(task: ComputeTask): DistEntry | undefined {
     const entry = task._exec as DistEntry | undefined;
-    if (entry) this.byJob.delete(entry.jobId);
+    if (!entry) return undefined;
+    const job = this.jobs.get(entry.jobId);
+    if (job?.tasks.delete(task.uid) && job.tasks.size === 0) this.jobs.delete(entry.jobId);
+    return entry;
+  }
+
+  private fail(task: ComputeTask, error: Error): void {
+    const entry = this.detach(task);
     if (sendTask(task, { type: 'FAIL', error })) this.release(task);
     entry?.settle();
   }
 
-  private finish(jobId: string, outcome?: JobOutcome, failedReason?: string): void {
-    const task = this.byJob.get(jobId);
-    if (!task) return;
-    if (failedReason !== undefined) {
-      if (!failedReason.startsWith(FAILURE_MARK)) {
+  /** A job ended: each task settles from its outcome; a job that failed fails what it still held. */
+  private finish(jobId: string, result?: JobOutcome, failedReason?: string): void {
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    const outcomes = new Map((result?.outcomes ?? []).map((o) => [o.uid, o]));
+    for (const task of [...job.tasks.values()]) {
+      const o = outcomes.get(task.uid);
+      if (!o) {
         // not the task's own failure: the job could not be run (worker died too often, …)
-        this.fail(task, new TaskExecutionError(`Task ${task.uid}: ${failedReason}`, { taskUid: task.uid }, { cause: new BackendError(failedReason, this.name) }));
-        return;
+        const why = failedReason ?? 'its job ended without its outcome';
+        this.fail(task, new TaskExecutionError(`Task ${task.uid}: ${why}`, { taskUid: task.uid }, { cause: new BackendError(why, this.name) }));
+        continue;
       }
-      outcome = JSON.parse(failedReason.slice(FAILURE_MARK.length)) as JobOutcome;
+      this.settle(task, o);
     }
-    const entry = task._exec as DistEntry;
-    this.byJob.delete(jobId);
+  }
+
+  private settle(task: ComputeTask, o: TaskOutcome): void {
+    const entry = this.detach(task)!;
     if (task.state === 'QUEUED') sendTask(task, { type: 'START' });
-    const o = outcome!;
     if (o.state === 'DONE') {
       sendTask(task, { type: 'COMPLETE', returnValue: o.returnValue, exitCode: o.exitCode ?? null, stdout: o.stdout ?? (task.function ? stdoutOf(o.returnValue) : null), stderr: o.stderr ?? null });
     } else if (o.state === 'CANCELED' || entry.cancel) {
@@ -266,39 +292,34 @@ export class DistributedExecutionBackend extends Backend {
    * finish now; jobs Redis no longer has (it restarted without persistence) fail with a BackendError.
    */
   private async reconcile(): Promise<void> {
-    if (this.reconciling || this.byJob.size === 0) return;
+    if (this.reconciling || this.jobs.size === 0) return;
     this.reconciling = true;
     let unreachable = false;
     try {
-      for (const [jobId, task] of [...this.byJob].slice(0, 2000)) {
-        // tasks settle while this loop awaits Redis: look each one up again
-        if (this.byJob.get(jobId) !== task) continue;
-        const entry = task._exec as DistEntry | undefined;
-        const q = entry && this.queues.get(entry.cls);
-        if (!entry || !q) continue;
+      for (const [jobId, entry] of [...this.jobs].slice(0, 2000)) {
+        // jobs settle while this loop awaits Redis: look each one up again
+        const q = this.queues.get(entry.cls);
+        if (this.jobs.get(jobId) !== entry || !q) continue;
         // getJob answers undefined for a job Redis does not have; UNREACHABLE when Redis does not answer
         const job = await withTimeout(q.queue.getJob(jobId), 3000).catch((): typeof UNREACHABLE => UNREACHABLE);
+        if (this.jobs.get(jobId) !== entry) continue;
         if (job === UNREACHABLE) {
-          // Redis not answering: look again shortly, and give up on the task after a deadline
+          // Redis not answering: look again shortly, and give up on the tasks after a deadline
           unreachable = true;
           entry.unreachableSince ??= Date.now();
-          if (Date.now() - entry.unreachableSince > UNREACHABLE_MS) {
-            this.fail(task, new TaskExecutionError(`Task ${task.uid}: Redis has not answered for ${UNREACHABLE_MS / 1000} s`, { taskUid: task.uid }, { cause: new BackendError('Redis unreachable', this.name) }));
-          }
+          if (Date.now() - entry.unreachableSince > UNREACHABLE_MS) this.finish(jobId, undefined, `Redis has not answered for ${UNREACHABLE_MS / 1000} s`);
           continue;
         }
         entry.unreachableSince = undefined;
-        if (this.byJob.get(jobId) !== task) continue;
         if (!job) {
           // Redis lost it (restarted without persistence): queue it again once, then give up
-          if (entry.requeued) {
-            this.fail(task, new TaskExecutionError(`Task ${task.uid}: its job was lost twice (Redis restarting without persistence?)`, { taskUid: task.uid }, { cause: new BackendError('job lost from Redis', this.name) }));
-          } else {
+          if (entry.requeued) this.finish(jobId, undefined, 'its job was lost twice (Redis restarting without persistence?)');
+          else {
             entry.requeued = true;
-            const need = (task.taskBackendSpecificKwargs.resources ?? {}) as Resources;
-            await q.queue.add(task.uid, jobData(task, need), jobOptions(jobId)).catch((err: Error) =>
-              this.fail(task, new TaskExecutionError(`Task ${task.uid}: cannot queue it again: ${err.message}`, { taskUid: task.uid }, { cause: new BackendError(err.message, this.name) })),
-            );
+            const tasks = [...entry.tasks.values()];
+            await q.queue
+              .add(tasks[0]!.uid, { tasks: tasks.map(taskData), resources: entry.need }, jobOptions(jobId))
+              .catch((err: Error) => this.finish(jobId, undefined, `cannot queue it again: ${err.message}`));
           }
           continue;
         }
@@ -316,28 +337,34 @@ export class DistributedExecutionBackend extends Backend {
 
   protected async cancelRunning(task: BaseTask): Promise<void> {
     const entry = task._exec as DistEntry | undefined;
-    if (!entry) {
+    const job = entry && this.jobs.get(entry.jobId);
+    if (!entry || !job) {
       if (sendTask(task, { type: 'CANCEL' })) this.release(task);
       return;
     }
     entry.cancel = true;
-    const q = this.queues.get(entry.cls)!;
-    const job = await q.queue.getJob(entry.jobId).catch(() => undefined);
-    const state = job ? await job.getState().catch(() => 'unknown') : 'missing';
-    if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'missing') {
-      await job?.remove().catch(() => undefined);
-      this.byJob.delete(entry.jobId);
+    const q = this.queues.get(job.cls)!;
+    const stored = await q.queue.getJob(entry.jobId).catch(() => undefined);
+    const state = stored ? await stored.getState().catch(() => 'unknown') : 'missing';
+    const waiting = state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'missing';
+    // tell the workers in any case: one may take the job between our look and our change
+    await this.redis!.publish(keys(this.prefix).cancel, task.uid);
+    if (waiting) {
+      // the job has not started: take the task out of it (the whole job when it was the last one)
+      const rest = [...job.tasks.values()].filter((t) => t !== task);
+      if (rest.length === 0) await stored?.remove().catch(() => undefined);
+      else await stored?.updateData({ tasks: rest.map(taskData), resources: job.need }).catch(() => undefined);
+      this.detach(task as ComputeTask);
       if (sendTask(task, { type: 'CANCEL' })) this.release(task);
       entry.settle();
       return;
     }
-    // running: the worker kills it and reports it canceled
-    await this.redis!.publish(keys(this.prefix).cancel, entry.jobId);
+    // running: the worker kills it (or skips it) and reports it canceled
     await entry.settled;
   }
 }
 
-function jobData(task: ComputeTask, resources: Resources): JobData {
+function taskData(task: ComputeTask): TaskData {
   const o = task.taskBackendSpecificKwargs;
   const fn = task.function;
   return {
@@ -348,7 +375,6 @@ function jobData(task: ComputeTask, resources: Resources): JobData {
     args: task.args,
     kwargs: task.kwargs,
     options: { shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout },
-    resources,
   };
 }
 

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { compile } from '../../actors/worker-runtime.mjs';
 import { ConcurrentExecutionBackend, type Executor } from '../backends/concurrent-backend.js';
 import { ComputeTask } from '../compute-task.js';
 import { Session } from '../session.js';
-import { classKey, FAILURE_MARK, fits, keys, type JobData, type JobOutcome, type Resources } from './protocol.js';
+import { classKey, fits, keys, type JobData, type JobOutcome, type Resources, type TaskData, type TaskOutcome } from './protocol.js';
 
 export interface DistributedWorkerOptions {
   /** redis://… URL or ioredis options */
@@ -54,7 +54,9 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
   const subscriber = redisOf(options.connection);
   const backend = await ConcurrentExecutionBackend.create({ executor: options.executor ?? 'threads' });
   const session = new Session({ backends: [backend] });
+  /** running tasks by uid, and uids canceled before they started (cancel messages carry uids) */
   const running = new Map<string, ComputeTask>();
+  const canceled = new Set<string>();
   // one function object per source text: compiling is not free, and the pool ships a function once
   const functions = new Map<string, (...args: unknown[]) => unknown>();
   const compiled = (source: string) => {
@@ -96,11 +98,12 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
   await register();
   const heartbeat = setInterval(() => void register(), 1000);
 
-  async function run(job: Job<JobData>): Promise<JobOutcome> {
-    const d = job.data;
-    await acquire(d.resources);
-    let task: ComputeTask;
+  /** Runs one task of a job under the worker's resources; its failure is an outcome, not a throw. */
+  async function runTask(d: TaskData, need: Resources): Promise<TaskOutcome> {
+    await acquire(need);
+    let task: ComputeTask | undefined;
     try {
+      if (canceled.delete(d.uid)) return { uid: d.uid, state: 'CANCELED' };
       const fn = d.fn ? ('source' in d.fn ? compiled(d.fn.source) : { module: d.fn.module, export: d.fn.export }) : undefined;
       task = new ComputeTask({
         uid: d.uid,
@@ -111,22 +114,32 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
         kwargs: d.kwargs,
         taskBackendSpecificKwargs: d.options ?? {},
       });
-      running.set(job.id!, task);
+      running.set(d.uid, task);
       const [future] = await session.submitTasks([task]);
       await future!.catch(() => undefined); // the outcome is read from the task below
+    } catch (err) {
+      // the task could not even be built here (a module that does not load, …)
+      const e = err as Error;
+      return { uid: d.uid, state: 'FAILED', error: { name: e.name, message: e.message, stack: e.stack } };
     } finally {
-      running.delete(job.id!);
-      release(d.resources);
+      running.delete(d.uid);
+      release(need);
     }
-    const outcome: JobOutcome = { state: task.state as JobOutcome['state'], returnValue: task.returnValue, stdout: task.stdout, stderr: task.stderr, exitCode: task.exitCode };
-    if (task.state === 'DONE') return outcome;
-    const e = task.exception as (Error & { exitCode?: number | null; stderr?: string | null; signal?: string | null; code?: unknown }) | null;
-    outcome.error = e
-      ? { name: e.name, message: e.message, stack: e.stack, code: e.code, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal, taskError: true }
-      : { name: 'Error', message: 'failed', taskError: true };
-    // a task failure is final: no retry (retries are for workers that die)
-    throw new UnrecoverableError(FAILURE_MARK + JSON.stringify(outcome));
+    const outcome: TaskOutcome = { uid: d.uid, state: task.state as TaskOutcome['state'], returnValue: task.returnValue, stdout: task.stdout, stderr: task.stderr, exitCode: task.exitCode };
+    if (task.state !== 'DONE') {
+      const e = task.exception as (Error & { exitCode?: number | null; stderr?: string | null; signal?: string | null; code?: unknown }) | null;
+      outcome.error = e
+        ? { name: e.name, message: e.message, stack: e.stack, code: e.code, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal }
+        : { name: 'Error', message: 'failed' };
+    }
+    return outcome;
   }
+
+  // a job's tasks run side by side under the worker's resources; the job completes with every
+  // outcome (retries are for workers that die, never for a task that failed)
+  const run = async (job: Job<JobData>): Promise<JobOutcome> => ({
+    outcomes: await Promise.all(job.data.tasks.map((d) => runTask(d, job.data.resources))),
+  });
 
   const makeWorker = (need: Resources) => {
     const w = new Worker<JobData, JobOutcome>(k.queue(classKey(need)), run, {
@@ -169,8 +182,14 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
 
   subscriber.on('error', () => undefined);
   await subscriber.subscribe(k.cancel);
-  subscriber.on('message', (_channel, jobId: string) => {
-    void running.get(jobId)?.cancel();
+  subscriber.on('message', (_channel, uid: string) => {
+    const task = running.get(uid);
+    if (task) void task.cancel();
+    else {
+      // not started here (yet): remember it briefly, in case its job is one of ours
+      canceled.add(uid);
+      setTimeout(() => canceled.delete(uid), 600_000).unref();
+    }
   });
 
   return {

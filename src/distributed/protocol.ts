@@ -3,8 +3,8 @@ import type { ErrorData } from '../internal/remote-error.js';
 /** Resources a task asks for or a worker offers, e.g. { GPU: 1, CPU: 4 }. */
 export type Resources = Record<string, number>;
 
-/** What a job carries to a worker: everything needed to rebuild the ComputeTask there. */
-export interface JobData {
+/** One task as a job carries it: everything needed to rebuild the ComputeTask on a worker. */
+export interface TaskData {
   uid: string;
   executable?: string;
   arguments?: string[];
@@ -12,20 +12,32 @@ export interface JobData {
   args?: unknown[];
   kwargs?: Record<string, unknown>;
   options?: { shell?: boolean | string; cwd?: string; env?: Record<string, string>; timeout?: number };
+}
+
+/**
+ * A job: one or more tasks of one resource class. Large batches travel several tasks per job (a
+ * BullMQ job costs a handful of Redis round trips; a task in a chunk costs none of its own).
+ */
+export interface JobData {
+  tasks: TaskData[];
   resources: Resources;
 }
 
-/** What a job returns (completed) or carries in its failure (JSON in the failed reason). */
-export interface JobOutcome {
+/** How one task ended on the worker. */
+export interface TaskOutcome {
+  uid: string;
   state: 'DONE' | 'FAILED' | 'CANCELED';
   returnValue?: unknown;
   stdout?: string | null;
   stderr?: string | null;
   exitCode?: number | null;
-  error?: ErrorData & { exitCode?: number | null; stderr?: string | null; signal?: string | null; taskError?: boolean };
+  error?: ErrorData & { exitCode?: number | null; stderr?: string | null; signal?: string | null };
 }
 
-export const FAILURE_MARK = 'rhapsody-outcome:';
+/** What a job returns: every task's outcome (a task's failure does not fail its job). */
+export interface JobOutcome {
+  outcomes: TaskOutcome[];
+}
 
 /** The queue a task goes to: one per resource class, so workers can take only what they can run. */
 export function classKey(resources: Resources): string {

@@ -107,4 +107,43 @@ describe('DistributedExecutionBackend', () => {
     expect(done).toHaveLength(1);
   }, 90_000);
 
+  it('large batches travel several tasks per job: every result and error comes back, once', async () => {
+    const backend = await DistributedExecutionBackend.create({ name: 'chunks' });
+    await using s = new Session({ backends: [backend] });
+    const tasks = Array.from({ length: 400 }, (_, i) =>
+      new ComputeTask({ function: (x: number) => { if (x % 50 === 0) throw new RangeError(`bad ${x}`); return x * 2; }, args: [i] }));
+    await s.submitTasks(tasks);
+    await s.waitTasks(tasks, { timeout: 60_000 });
+    tasks.forEach((t, i) => {
+      if (i % 50 === 0) {
+        expect(t.state).toBe('FAILED');
+        expect(t.exception).toBeInstanceOf(RangeError);
+        expect((t.exception as Error).message).toBe(`bad ${i}`);
+      } else expect(t.returnValue).toBe(i * 2);
+    });
+    // 400 tasks over 2 workers went as a few dozen jobs, not 400
+    const { Queue } = await import('bullmq');
+    const q = new Queue('rhapsody-chunks.any', { connection: { url: backend.redisConnection as string } });
+    const jobs = await q.getJobCountByTypes('completed', 'failed');
+    await q.close();
+    expect(jobs).toBeGreaterThan(1);
+    expect(jobs).toBeLessThanOrEqual(16);
+  }, 90_000);
+
+  it('cancel takes a task out of a job that has not started; the rest of the job runs', async () => {
+    const backend = await DistributedExecutionBackend.create({ name: 'chunk-cancel', resources: { nWorkers: 1, concurrency: 1 } });
+    await using s = new Session({ backends: [backend] });
+    const dir = await mkdtemp(join(tmpdir(), 'rh-dist-chunk-'));
+    const log = join(dir, 'ran');
+    const tasks = Array.from({ length: 40 }, (_, i) => new ComputeTask({ executable: '/bin/sh', arguments: ['-c', `echo ${i} >> ${log}; sleep 0.05`] }));
+    await s.submitTasks(tasks);
+    while (tasks[0]!.state !== 'RUNNING') await new Promise((r) => setTimeout(r, 20));
+    const victim = tasks[35]!; // in the last job: still waiting
+    expect(await victim.cancel()).toBe(true);
+    await s.waitTasks(tasks, { timeout: 60_000 });
+    expect(victim.state).toBe('CANCELED');
+    expect(tasks.filter((t) => t !== victim).every((t) => t.state === 'DONE')).toBe(true);
+    const ran = (await readFile(log, 'utf8')).trim().split('\n').map(Number).sort((a, b) => a - b);
+    expect(ran).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i !== 35));
+  }, 90_000);
 });
