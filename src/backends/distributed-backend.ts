@@ -48,8 +48,8 @@ const UNREACHABLE_MS = 30_000;
 const UNREACHABLE = Symbol('unreachable');
 
 /**
- * Scale-out on BullMQ over Redis (the Dask backend's role). Tasks become jobs in one queue per
- * resource class; workers (`rhapsody worker`, a LocalCluster or a SlurmCluster) take the classes they
+ * Scale-out on BullMQ over Redis (the Dask backend's role). Tasks become jobs (up to 64 tasks per
+ * job for large batches) in one queue per resource class; workers (`rhapsody worker`, a LocalCluster or a SlurmCluster) take the classes they
  * can satisfy. With neither `connection` nor `cluster`, it starts a private redis-server and two
  * local workers, and stops them on shutdown.
  *
