@@ -1,12 +1,10 @@
 // Inference benchmarks: same-process, same-run comparisons, median of 5 alternating rounds.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AITask, OpenAIInferenceBackend, Session, writeTinyModel } from '../src/index.js';
 import { LlamaCppInferenceBackend } from '../src/inference/llama.js';
-import { freePort } from '../actors/redis-server.js';
+import { freePort } from '../actors/free-port.js';
 
 const N = 64;
 const PARALLEL = 8;
@@ -14,9 +12,32 @@ const ROUNDS = 5;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const prompts = Array.from({ length: N }, (_, i) => `Summarize result ${i}`);
 
+/** The 64 prompts as AITasks through `session`; wall ms. */
+async function aiTaskRound(session: Session): Promise<number> {
+  const t0 = performance.now();
+  const tasks = prompts.map((prompt) => new AITask({ prompt, model: 'tiny', maxTokens: 24, temperature: 0 }));
+  await session.submitTasks(tasks);
+  await session.waitTasks(tasks);
+  if (tasks.some((t) => t.state !== 'DONE')) throw new Error('an AITask failed');
+  return performance.now() - t0;
+}
+
+/** A warm-up of each, then ROUNDS alternating rounds; the medians. */
+async function alternate(floor: () => Promise<number>, ours: () => Promise<number>): Promise<{ floor: number; ours: number }> {
+  await floor();
+  await ours();
+  const f: number[] = [];
+  const o: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    f.push(await floor());
+    o.push(await ours());
+  }
+  return { floor: median(f), ours: median(o) };
+}
+
 /** 64 AITasks on the embedded backend vs the same 64 chats on node-llama-cpp directly (ms, median). */
 export async function embeddedVsDirect(): Promise<Record<string, number>> {
-  const modelPath = writeTinyModel(join(mkdtempSync(join(tmpdir(), 'rh-bench-')), 'tiny.gguf')).path;
+  const modelPath = writeTinyModel().path;
   const threads = Math.max(1, availableParallelism() - 1);
   const lib = await import('node-llama-cpp');
   const llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error });
@@ -40,32 +61,17 @@ export async function embeddedVsDirect(): Promise<Record<string, number>> {
   };
   const backend = await LlamaCppInferenceBackend.create({ modelPath, parallel: PARALLEL, threads });
   const session = new Session({ backends: [backend] });
-  const viaTasks = async () => {
-    const t0 = performance.now();
-    const tasks = prompts.map((prompt) => new AITask({ prompt, model: 'tiny', maxTokens: 24, temperature: 0 }));
-    await session.submitTasks(tasks);
-    await session.waitTasks(tasks);
-    if (tasks.some((t) => t.state !== 'DONE')) throw new Error('an AITask failed');
-    return performance.now() - t0;
-  };
-  await direct();
-  await viaTasks();
-  const d: number[] = [];
-  const r: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    d.push(await direct());
-    r.push(await viaTasks());
-  }
+  const ms = await alternate(direct, () => aiTaskRound(session));
   await session.close();
   await context.dispose();
   await model.dispose();
   await llama.dispose();
-  return { value: median(r), direct: median(d) };
+  return { value: ms.ours, direct: ms.floor };
 }
 
 /** 64 AITasks through the HTTP service (in-flight 32) vs a bare fetch loop (32 at once), tasks/s. */
 export async function httpVsFetch(): Promise<Record<string, number>> {
-  const modelPath = writeTinyModel(join(mkdtempSync(join(tmpdir(), 'rh-bench-')), 'tiny.gguf')).path;
+  const modelPath = writeTinyModel().path;
   const port = await freePort();
   const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
   const server = spawn(process.execPath, ['--import', 'tsx', cli, 'serve-model', '--model', modelPath, '--port', String(port), '--model-name', 'tiny', '--parallel', '32'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -82,28 +88,14 @@ export async function httpVsFetch(): Promise<Record<string, number>> {
         if (!j.choices[0]!.message.content) throw new Error('empty');
       }
     }));
-    return N / ((performance.now() - t0) / 1000);
+    return performance.now() - t0;
   };
   const backend = await OpenAIInferenceBackend.create({ endpoint, model: 'tiny', maxInFlight: 32 });
   const session = new Session({ backends: [backend] });
-  const viaTasks = async () => {
-    const t0 = performance.now();
-    const tasks = prompts.map((prompt) => new AITask({ prompt, model: 'tiny', maxTokens: 24, temperature: 0 }));
-    await session.submitTasks(tasks);
-    await session.waitTasks(tasks);
-    if (tasks.some((t) => t.state !== 'DONE')) throw new Error('an AITask failed');
-    return N / ((performance.now() - t0) / 1000);
-  };
-  await bare();
-  await viaTasks();
-  const b: number[] = [];
-  const r: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    b.push(await bare());
-    r.push(await viaTasks());
-  }
+  const ms = await alternate(bare, () => aiTaskRound(session));
   await session.close();
   server.kill('SIGTERM');
   await new Promise((res) => server.once('exit', res));
-  return { value: median(r), bare: median(b) };
+  // tasks/s from the median wall times
+  return { value: N / (ms.ours / 1000), bare: N / (ms.floor / 1000) };
 }

@@ -4,9 +4,7 @@
 // vLLM server would be (launch, health check, restart on crash, stop at the end); pass
 // --vllm MODEL to manage real `vllm serve` processes instead.
 // Run: npm run setup:llama && npx tsx examples/07-multi-service.ts
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AITask, ComputeTask, ConcurrentExecutionBackend, Session, VllmInferenceBackend, writeTinyModel } from 'rhapsody';
 
@@ -19,7 +17,7 @@ function serveModel(): string[] {
   return [...cli, 'serve-model', '--model', '{model}', '--model-name', '{servedModelName}', '--host', '{host}', '--port', '{port}', '--parallel', '4'];
 }
 
-const model = vllmModel ?? writeTinyModel(join(mkdtempSync(join(tmpdir(), 'rh-tiny-')), 'tiny.gguf')).path;
+const model = vllmModel ?? writeTinyModel().path;
 const service = (name: string, servedModelName: string) =>
   VllmInferenceBackend.create({ name, model, servedModelName, command: vllmModel ? undefined : serveModel(), maxInFlight: 16 });
 

@@ -3,9 +3,6 @@
 //   --endpoint http://host:8000/v1 --model NAME   an existing server (vLLM, llama.cpp, Ollama, …)
 //   --vllm MODEL [--gpus 0,1]                     launch `vllm serve MODEL` and manage it
 //   --gguf FILE.gguf                              the embedded engine on your own model
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OpenAIInferenceBackend, VllmInferenceBackend, writeTinyModel, type InferenceBackend } from 'rhapsody';
 
@@ -22,7 +19,7 @@ export async function inferenceBackend(name: string): Promise<InferenceBackend> 
     const gpus = typeof values.gpus === 'string' ? values.gpus.split(',').map(Number) : undefined;
     return VllmInferenceBackend.create({ name, model: values.vllm, gpus, tpSize: gpus?.length });
   }
-  const modelPath = typeof values.gguf === 'string' ? values.gguf : writeTinyModel(join(mkdtempSync(join(tmpdir(), 'rh-tiny-')), 'tiny.gguf')).path;
+  const modelPath = typeof values.gguf === 'string' ? values.gguf : writeTinyModel().path;
   // the embedded engine is an optional peer: loaded only when used
   const { LlamaCppInferenceBackend } = await import('rhapsody/inference/llama');
   return LlamaCppInferenceBackend.create({ name, modelPath, parallel: 4 });

@@ -2,9 +2,6 @@
 // processes, executables, and AI inference on the embedded engine (a tiny model generated here) —
 // with a live progress line and a summary table.
 // Run: npm run demo   (installs the embedded engine, then: npx tsx examples/demo.ts)
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AITask, ComputeTask, ConcurrentExecutionBackend, Session, watchProgress, writeTinyModel } from 'rhapsody';
 import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
 
@@ -24,7 +21,7 @@ async function simulatedIo(ms: number): Promise<number> {
   return ms;
 }
 
-const modelPath = writeTinyModel(join(mkdtempSync(join(tmpdir(), 'rh-demo-')), 'tiny.gguf')).path;
+const modelPath = writeTinyModel().path;
 const [threads, processes, llm] = await Promise.all([
   ConcurrentExecutionBackend.create({ name: 'threads', executor: 'threads' }),
   ConcurrentExecutionBackend.create({ name: 'processes', executor: 'processes' }),

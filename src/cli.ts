@@ -23,6 +23,20 @@ const USAGE = `usage:
                                                 run a local inspector relay; connect a session with
                                                 createWebSocketInspector({ url: 'ws://127.0.0.1:8080' })`;
 
+/**
+ * A long-running command: SIGINT / SIGTERM close it and exit. A close that cannot finish (its Redis
+ * gone, …) does not keep the process: it exits anyway after 10 s. Returns the stop function.
+ */
+function untilSignal(close: () => Promise<unknown>): () => void {
+  const stop = () => {
+    setTimeout(() => process.exit(1), 10_000).unref();
+    void close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return stop;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'report') {
@@ -54,12 +68,7 @@ async function main(argv: string[]): Promise<number> {
       executor: values.executor as 'threads' | 'processes' | 'inline' | undefined,
     });
     if (process.stderr.isTTY) console.error(`rhapsody worker ${worker.id} on ${values.connection} (${values.resources ?? 'no resources'})`);
-    const stop = () => {
-      setTimeout(() => process.exit(1), 10_000).unref(); // a close that cannot finish (Redis gone) must not keep us
-      void worker.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    const stop = untilSignal(() => worker.close());
     // started by a LocalCluster: go when the backend's process goes, even if it could not stop us
     if (process.connected) {
       process.channel?.unref();
@@ -83,9 +92,7 @@ async function main(argv: string[]): Promise<number> {
       contextSize: num(values['context-size']), threads: num(values.threads), modelName: values['model-name'],
     });
     console.log(`serving ${server.modelName} on ${server.endpoint}`);
-    const stop = () => void server.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    untilSignal(() => server.close());
     return new Promise<number>(() => undefined);
   }
   if (command === 'tiny-model') {
@@ -100,9 +107,7 @@ async function main(argv: string[]): Promise<number> {
     const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, host: { type: 'string' } } });
     const server = await startInspectorServer({ port: values.port ? Number(values.port) : 8080, host: values.host });
     console.log(`inspector relay on ${server.url} — open ${server.pageUrl} in a browser`);
-    const stop = () => void server.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    untilSignal(() => server.close());
     return new Promise<number>(() => undefined);
   }
   console.error(USAGE);

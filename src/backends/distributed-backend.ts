@@ -49,8 +49,8 @@ const UNREACHABLE = Symbol('unreachable');
 
 /**
  * Scale-out on BullMQ over Redis (the Dask backend's role). Tasks become jobs (up to 64 tasks per
- * job for large batches) in one queue per resource class; workers (`rhapsody worker`, a LocalCluster or a SlurmCluster) take the classes they
- * can satisfy. With neither `connection` nor `cluster`, it starts a private redis-server and two
+ * job for large batches) in one queue per resource class; workers (`rhapsody worker`, a LocalCluster
+ * or a SlurmCluster) take the classes they can satisfy. With neither `connection` nor `cluster`, it starts a private redis-server and two
  * local workers, and stops them on shutdown.
  *
  * @example
@@ -92,9 +92,8 @@ export class DistributedExecutionBackend extends Backend {
     }
     this.redis = redisOf(this.connection);
     this.redis.on('error', () => undefined);
-    // after Redis comes back, jobs it lost (no persistence) must not hang their tasks; and an event
-    // missed while a connection was down must not either: reconcile with the jobs' stored state
-    // Redis restarted: it lost the class registry (workers watch it) and maybe jobs; put them back
+    // Redis back after a restart: it lost the class registry (workers watch it) and maybe jobs, and
+    // events may have been missed: register the classes again and reconcile with the stored jobs
     let lost = false;
     this.redis.on('close', () => (lost = true));
     this.redis.on('ready', () => {

@@ -70,6 +70,11 @@ export abstract class InferenceBackend extends Backend {
     return task instanceof AITask;
   }
 
+  /** One prompt as a chat: the task's system prompt, if any, then the prompt as the user's turn. */
+  protected chatMessages(task: AITask, prompt: string): Array<{ role: 'system' | 'user'; content: string }> {
+    return task.systemPrompt ? [{ role: 'system', content: task.systemPrompt }, { role: 'user', content: prompt }] : [{ role: 'user', content: prompt }];
+  }
+
   protected admit(tasks: BaseTask[], _ctx: SubmitContext): void {
     for (const task of tasks as AITask[]) {
       sendTask(task, { type: 'QUEUE' });

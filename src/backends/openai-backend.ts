@@ -49,8 +49,7 @@ export abstract class OpenAICompatibleBackend extends InferenceBackend {
     await this.ready(signal);
     const base = (task.inferenceEndpoint ?? this.endpointUrl).replace(/\/+$/, '');
     const url = `${base}/chat/completions`;
-    const messages = [...(task.systemPrompt ? [{ role: 'system', content: task.systemPrompt }] : []), { role: 'user', content: prompt }];
-    const body: Record<string, unknown> = { model: task.model ?? this.model, messages };
+    const body: Record<string, unknown> = { model: task.model ?? this.model, messages: this.chatMessages(task, prompt) };
     if (task.maxTokens !== undefined) body.max_tokens = task.maxTokens;
     if (task.temperature !== undefined) body.temperature = task.temperature;
     if (task.topP !== undefined) body.top_p = task.topP;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createActor, fromCallback, fromPromise, waitFor, type Actor } from 'xstate';
 import { launchService, stopService, watchService, type ServiceHandle } from '../../actors/model-service.js';
 import { inferenceError } from '../../actors/openai-client.js';
-import { freePort } from '../../actors/redis-server.js';
+import { freePort } from '../../actors/free-port.js';
 import { modelServiceMachine, type ModelServiceEvent, type ServiceProcess } from '../../machines/model-service.machine.js';
 import { BackendError } from '../errors.js';
 import type { Policy } from '../hpc/policy.js';

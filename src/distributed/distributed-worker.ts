@@ -119,19 +119,13 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
       await future!.catch(() => undefined); // the outcome is read from the task below
     } catch (err) {
       // the task could not even be built here (a module that does not load, …)
-      const e = err as Error;
-      return { uid: d.uid, state: 'FAILED', error: { name: e.name, message: e.message, stack: e.stack } };
+      return { uid: d.uid, state: 'FAILED', error: errorData(err) };
     } finally {
       running.delete(d.uid);
       release(need);
     }
     const outcome: TaskOutcome = { uid: d.uid, state: task.state as TaskOutcome['state'], returnValue: task.returnValue, stdout: task.stdout, stderr: task.stderr, exitCode: task.exitCode };
-    if (task.state !== 'DONE') {
-      const e = task.exception as (Error & { exitCode?: number | null; stderr?: string | null; signal?: string | null; code?: unknown }) | null;
-      outcome.error = e
-        ? { name: e.name, message: e.message, stack: e.stack, code: e.code, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal }
-        : { name: 'Error', message: 'failed' };
-    }
+    if (task.state !== 'DONE') outcome.error = errorData(task.exception ?? new Error('failed'));
     return outcome;
   }
 
@@ -206,4 +200,10 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
       subscriber.disconnect();
     },
   };
+}
+
+/** A task's error as data for its outcome (TaskExecutionError's details included). */
+function errorData(thrown: unknown): NonNullable<TaskOutcome['error']> {
+  const e = thrown as Error & { exitCode?: number | null; stderr?: string | null; signal?: string | null; code?: unknown };
+  return { name: e.name, message: e.message, stack: e.stack, code: e.code, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal };
 }

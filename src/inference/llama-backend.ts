@@ -38,9 +38,8 @@ export class LlamaCppInferenceBackend extends InferenceBackend {
   }
 
   protected async generate(task: AITask, prompt: string, signal: AbortSignal): Promise<string> {
-    const messages = [...(task.systemPrompt ? [{ role: 'system' as const, content: task.systemPrompt }] : []), { role: 'user' as const, content: prompt }];
     const g = await this.engine!.generate(
-      { messages, maxTokens: task.maxTokens, temperature: task.temperature, topP: task.topP, topK: task.topK, stop: task.stopSequences },
+      { messages: this.chatMessages(task, prompt), maxTokens: task.maxTokens, temperature: task.temperature, topP: task.topP, topK: task.topK, stop: task.stopSequences },
       signal,
     );
     return g.text;

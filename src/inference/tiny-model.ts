@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GgufType as G, writeGguf, type GgufTensor, type GgufValue } from './gguf.js';
 
 /**
@@ -24,9 +27,13 @@ export interface TinyModelOptions {
  * Writes a tiny llama-architecture GGUF (F32, ~0.6 MB, SentencePiece vocabulary, ChatML template),
  * byte-identical for the same options. Its weights make the next token depend on the last one only
  * (a one-hot "bigram" signal dominates the residual stream) while attention and FFN still compute,
- * so greedy output is exact: {@link TINY_MODEL_SENTENCE}, then end of text.
+ * so greedy output is exact: {@link TINY_MODEL_SENTENCE}, then end of text. Without a path it writes
+ * `tiny.gguf` in a fresh temporary directory.
  */
-export function writeTinyModel(path: string, options: TinyModelOptions = {}): { path: string; bytes: number; vocabulary: number } {
+export function writeTinyModel(
+  path = join(mkdtempSync(join(tmpdir(), 'rhapsody-tiny-')), 'tiny.gguf'),
+  options: TinyModelOptions = {},
+): { path: string; bytes: number; vocabulary: number } {
   const nEmbd = options.embedding ?? 64;
   const nLayer = options.layers ?? 2;
   const nHead = options.heads ?? 4;

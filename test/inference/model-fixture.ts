@@ -1,14 +1,9 @@
-// The tiny deterministic model, generated once per test file into a temp dir.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The tiny deterministic model (a fresh temp file per call) and the serve-model command for it.
 import { fileURLToPath } from 'node:url';
 import { writeTinyModel } from '../../src/inference/tiny-model.js';
 
 export function tinyModel(): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'rh-model-')), 'tiny.gguf');
-  writeTinyModel(path);
-  return path;
+  return writeTinyModel().path;
 }
 
 /** `rhapsody serve-model` from source, as a managed-service command (fast start: node + tsx). */
