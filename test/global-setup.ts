@@ -16,6 +16,8 @@ export function setup(): void {
 }
 
 export function teardown(): void {
+  // RHAPSODY_SLURM_KEEP=1: a cluster shared by several runs at once stays up for the others
+  if (process.env.RHAPSODY_SLURM_KEEP === '1') return;
   try {
     execFileSync('bash', [`${engines}slurm-down.sh`], { stdio: 'ignore', env: { ...process.env, RHAPSODY_SLURM_DIR: SLURM_DIR } });
   } catch {
