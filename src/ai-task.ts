@@ -1,5 +1,5 @@
 import { aiTaskSchema, validateTask } from './task-schemas.js';
-import { BaseTask, nextTaskUid } from './task-base.js';
+import { BaseTask, uidOf } from './task-base.js';
 
 export interface AITaskOptions {
   prompt: string | string[];
@@ -40,7 +40,7 @@ export class AITask extends BaseTask {
   readonly stopSequences: string[] | undefined;
 
   constructor(options: AITaskOptions) {
-    const uid = options?.uid !== undefined ? String(options.uid) : nextTaskUid();
+    const uid = uidOf(options);
     const o = validateTask(aiTaskSchema, options ?? {}, uid) as AITaskOptions;
     super(uid, o.backend);
     this.prompt = o.prompt;

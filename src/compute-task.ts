@@ -1,5 +1,5 @@
 import { computeTaskSchema, validateTask } from './task-schemas.js';
-import { BaseTask, nextTaskUid } from './task-base.js';
+import { BaseTask, uidOf } from './task-base.js';
 import type { LocalTaskOptions, TaskFunction } from './task-types.js';
 
 export interface ComputeTaskOptions {
@@ -44,7 +44,7 @@ export class ComputeTask extends BaseTask {
   ranks: Array<{ rank: number; hostname: string; exitCode: number | null; stdout: string; stderr: string }> | null = null;
 
   constructor(options: ComputeTaskOptions) {
-    const uid = options?.uid !== undefined ? String(options.uid) : nextTaskUid();
+    const uid = uidOf(options);
     const o = validateTask(computeTaskSchema, options ?? {}, uid) as ComputeTaskOptions;
     super(uid, o.backend);
     this.executable = o.executable;

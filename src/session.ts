@@ -16,6 +16,7 @@ import { RunningStatistics, type SessionStatistics } from './internal/statistics
 import { BaseTask, type TaskDriver } from './task-base.js';
 import type { TaskEvent, TaskResult, TaskSnapshot } from './task-types.js';
 import { TelemetryManager, type TelemetryOptions } from './telemetry/telemetry-manager.js';
+import { UID_PATTERN } from './task-schemas.js';
 
 export interface SessionOptions {
   backends?: Backend[];
@@ -45,6 +46,33 @@ export interface SessionSnapshot {
 const noop = (): void => undefined;
 
 /**
+ * Session options are checked at the edge: the Python habit `Session([backend])` and a lone backend
+ * for `backends` are SessionErrors saying what to pass; the uid names a folder, so it is path-safe.
+ */
+function checkSessionOptions(options: unknown): asserts options is SessionOptions {
+  const usage = 'pass an options object, e.g. new Session({ backends: [backend] })';
+  if (Array.isArray(options)) throw new SessionError(`new Session(...) got an array: ${usage}`);
+  if (options === null || typeof options !== 'object') throw new SessionError(`new Session(...) got ${typeof options}: ${usage}`);
+  const o = options as Record<string, unknown>;
+  if (o.backends !== undefined && !Array.isArray(o.backends)) {
+    throw new SessionError(`Session option "backends" must be an array of backends: ${usage}`);
+  }
+  if (o.uid !== undefined && (typeof o.uid !== 'string' || !UID_PATTERN.test(o.uid))) {
+    throw new SessionError(`Session option "uid" must be 1-128 characters of [A-Za-z0-9._:-] (it names a folder under workDir); got ${JSON.stringify(String(o.uid))}`);
+  }
+  if (o.workDir !== undefined && typeof o.workDir !== 'string') throw new SessionError('Session option "workDir" must be a string path');
+}
+
+/** Durations are non-negative numbers of ms. */
+function checkWaitOptions(options: WaitOptions): void {
+  if (options === null || typeof options !== 'object') throw new SessionError('waitTasks options must be an object, e.g. { timeout: 30_000 }');
+  const t = options.timeout;
+  if (t !== undefined && (typeof t !== 'number' || Number.isNaN(t) || t < 0)) {
+    throw new SessionError(`waitTasks option "timeout" must be a non-negative number of ms; got ${JSON.stringify(t)}`);
+  }
+}
+
+/**
  * Submits tasks to backends and tracks them to a terminal state.
  *
  * @example
@@ -70,6 +98,7 @@ export class Session implements TaskDriver, AsyncDisposable {
   private telemetryStart: Promise<TelemetryManager> | null = null;
 
   constructor(options: SessionOptions = {}) {
+    checkSessionOptions(options);
     this.uid = options.uid ?? `session.${randomBytes(4).toString('hex')}`;
     this.workDir = options.workDir ?? process.cwd();
     this.inspect = options.inspect ? toFunction(options.inspect) : undefined;
@@ -251,6 +280,11 @@ export class Session implements TaskDriver, AsyncDisposable {
    * rejects TimeoutError at the deadline without disturbing the tasks.
    */
   waitTasks<T extends BaseTask>(tasks: readonly T[], options: WaitOptions = {}): Promise<T[]> {
+    try {
+      checkWaitOptions(options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const list = [...tasks];
     for (const t of list) {
       if (!t._future && t.state === 'NEW') return Promise.reject(new SessionError(`Task ${t.uid} has no bound future. Has it been submitted to a Session?`));

@@ -1,10 +1,25 @@
 import type { AnyActorRef } from 'xstate';
 import type { TaskMachineEvent, TaskStateName } from '../machines/task.machine.js';
-import { SessionError } from './errors.js';
+import { SessionError, TaskValidationError } from './errors.js';
 import type { TaskResult, TaskSnapshot } from './task-types.js';
 import type { ErrorData } from './internal/remote-error.js';
 
 let autoUid = 0;
+/**
+ * The uid a task is validated under: a user uid that cannot even be turned into a string is reported
+ * as a TaskValidationError (not a TypeError from `String()`).
+ */
+export function uidOf(options: { uid?: unknown } | undefined): string {
+  const raw = options?.uid;
+  if (raw === undefined) return nextTaskUid();
+  if (typeof raw === 'string') return raw;
+  try {
+    return String(raw);
+  } catch {
+    throw new TaskValidationError(`Invalid task (uid not printable): uid: must be a string of 1-128 characters of [A-Za-z0-9._:-]`, undefined, 'uid');
+  }
+}
+
 /** Auto uids are `task.000001`, `task.000002`, … from one process-wide counter. */
 export function nextTaskUid(): string {
   return `task.${String(++autoUid).padStart(6, '0')}`;
@@ -53,14 +68,23 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
     this.backend = backend ?? null;
   }
 
-  /** Keeps unknown input fields on the task, as the original does. */
+  /**
+   * Keeps unknown input fields, as the original does: all of them in `extras`, and as read-only
+   * properties of the task those that name nothing of the task's own (an extra `toResult`, `kind`
+   * or `inputFields` must never shadow the task's members).
+   */
   protected keepExtras(input: Record<string, unknown>, known: ReadonlySet<string>): void {
     for (const key of Object.keys(input)) {
       if (known.has(key)) continue;
-      if (RESERVED.has(key) || key.startsWith('_')) continue;
-      (this as Record<string, unknown>)[key] = input[key];
       (this._extras ??= {})[key] = input[key];
+      if (RESERVED.has(key) || key.startsWith('_') || key in this) continue;
+      Object.defineProperty(this, key, { value: input[key], enumerable: true, writable: false, configurable: false });
     }
+  }
+
+  /** Unknown input fields given to the constructor (kept apart from the task's own fields). */
+  get extras(): Readonly<Record<string, unknown>> {
+    return this._extras ?? {};
   }
 
   /** Settles like the future returned by `submitTasks`. */
