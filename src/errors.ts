@@ -9,7 +9,34 @@ export class RhapsodyError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
+    Object.defineProperty(this, BRAND, { value: true });
   }
+
+  /**
+   * `instanceof` also recognises errors made by another copy of the package (the ESM and the CJS
+   * build each have their own classes): by the brand and the class names on the prototype chain.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (!isRhapsodyError(value)) return false;
+    for (let p = Object.getPrototypeOf(value); p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
+      if (p.constructor?.name === this.name) return true;
+    }
+    return false;
+  }
+}
+
+/** A global symbol, so that every copy of the package brands its errors the same way. */
+const BRAND = Symbol.for('rhapsody.error');
+
+/**
+ * True for any rhapsody error, whichever copy of the package (ESM or CJS build) made it.
+ *
+ * @example
+ * try { await task } catch (e) { if (isRhapsodyError(e)) console.log(e.code) }
+ */
+export function isRhapsodyError(value: unknown): value is RhapsodyError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
 }
 
 /** Backend infrastructure failure (a worker pool, spawner or engine is down). */

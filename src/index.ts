@@ -15,6 +15,7 @@ export {
   ResourceError,
   TaskCanceledError,
   TimeoutError,
+  isRhapsodyError,
 } from './errors.js';
 export { Backend } from './backends/backend.js';
 export type { BackendSnapshot } from './backends/backend.js';

@@ -94,4 +94,16 @@ describe('the built package', () => {
     expect(dts).toContain('submitTasks');
     expect(dts).not.toContain('_exec');
   });
+  it('recognises errors across the ESM and CJS builds (brand)', () => {
+    writeFileSync(
+      join(consumer, 'brand.mjs'),
+      `import { createRequire } from 'node:module';
+import { TaskExecutionError, RhapsodyError, SessionError, isRhapsodyError } from 'rhapsody';
+const cjs = createRequire(import.meta.url)('rhapsody');
+const e = new cjs.TaskExecutionError('x', { taskUid: 't' });
+console.log(JSON.stringify([cjs.TaskExecutionError === TaskExecutionError, e instanceof TaskExecutionError, e instanceof RhapsodyError, e instanceof SessionError, isRhapsodyError(e), isRhapsodyError(new Error('y')), new TaskExecutionError('z', { taskUid: 't' }) instanceof cjs.RhapsodyError]));`,
+    );
+    const out = JSON.parse(execFileSync('node', ['brand.mjs'], { cwd: consumer, encoding: 'utf8' }));
+    expect(out).toEqual([false, true, true, false, true, false, true]);
+  });
 });
