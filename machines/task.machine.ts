@@ -1,4 +1,5 @@
 import { assign, setup } from 'xstate';
+import { TASK_UPDATES } from './task-actions.js';
 
 /** The task lifecycle states (the original's TaskState names). */
 export const TaskState = {
@@ -51,31 +52,10 @@ export const taskMachine = setup({
     input: {} as { uid: string; backend?: string | null },
   },
   actions: {
-    recordBackend: assign({
-      backend: ({ event }) => (event.type === 'SUBMIT' ? event.backend : null),
-    }),
-    recordResult: assign(({ event }) =>
-      event.type === 'COMPLETE'
-        ? {
-            exitCode: event.exitCode ?? null,
-            returnValue: event.returnValue,
-            response: event.response,
-            stdout: event.stdout ?? null,
-            stderr: event.stderr ?? null,
-          }
-        : {},
-    ),
-    recordFailure: assign(({ event }) =>
-      event.type === 'FAIL' || event.type === 'TIMEOUT'
-        ? {
-            error: event.error,
-            ...(event.type === 'FAIL'
-              ? { exitCode: event.exitCode ?? null, stdout: event.stdout ?? null, stderr: event.stderr ?? null }
-              : {}),
-          }
-        : {},
-    ),
-    recordCancel: assign({ error: () => ({ name: 'TaskCanceledError', message: 'canceled' }) }),
+    recordBackend: assign(({ context, event }) => TASK_UPDATES.recordBackend!(context, event)),
+    recordResult: assign(({ context, event }) => TASK_UPDATES.recordResult!(context, event)),
+    recordFailure: assign(({ context, event }) => TASK_UPDATES.recordFailure!(context, event)),
+    recordCancel: assign(({ context, event }) => TASK_UPDATES.recordCancel!(context, event)),
   },
 }).createMachine({
   id: 'task',
