@@ -1,3 +1,4 @@
+import { redactAndCut, redactKey } from '../src/inference/redact.js';
 import { BackendError } from '../src/errors.js';
 
 /** A BackendError that says whether another attempt may succeed (refused, reset, 429, 5xx). */
@@ -46,19 +47,19 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
   } catch (err) {
     if (options.signal?.aborted) throw err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw inferenceError(`${where}: cannot connect (${cause?.code ?? cause?.message ?? (err as Error).message})`, options.backend, true, null, err);
+    throw inferenceError(`${where}: cannot connect (${redactKey(String(cause?.code ?? cause?.message ?? (err as Error).message), options.apiKey)})`, options.backend, true, null, err);
   }
   const text = await readCapped(res, options.maxResponseBytes ?? 8 * 1024 * 1024, where, options.backend);
   if (!res.ok) {
     const retryable = res.status === 429 || res.status >= 500;
     // a server may echo the key back (a 401 quoting the header): never let it into an error
-    const said = options.apiKey ? serverMessage(text).split(options.apiKey).join('***') : serverMessage(text);
+    const said = serverMessage(redactKey(text, options.apiKey));
     throw inferenceError(`${where}: HTTP ${res.status}: ${said}`, options.backend, retryable, res.status);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw inferenceError(`${where}: malformed response (not JSON): ${text.slice(0, 120)}`, options.backend, false, res.status);
+    throw inferenceError(`${where}: malformed response (not JSON): ${redactAndCut(text, options.apiKey, 120)}`, options.backend, false, res.status);
   }
 }
 

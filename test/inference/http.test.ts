@@ -131,6 +131,32 @@ describe('OpenAIInferenceBackend failures', () => {
     await bad.close();
   });
 
+  it('an echoed API key never leaks: 200 non-JSON echo, a key straddling the cut, URL-encoded (issue 11 #12, #13)', async () => {
+    const secret = 'sk-live/echo+key=987654321';
+    const srv = await faultServer((req, res) => {
+      const auth = String(req.headers.authorization);
+      if (req.url!.startsWith('/echo200')) res.writeHead(200).end(`<html>you sent ${auth} and ${secret}</html>`);
+      else if (req.url!.startsWith('/straddle')) res.writeHead(401).end(`${'x'.repeat(290)}${secret} trailing`);
+      else res.writeHead(403).end(`{"error":{"message":"bad ${encodeURIComponent(secret)}"}}`);
+    });
+    const be = await OpenAIInferenceBackend.create({ endpoint: srv.endpoint.replace('/v1', ''), model: 'm', apiKey: secret });
+    await using s = new Session({ backends: [be] });
+    const base = srv.endpoint.replace('/v1', '');
+    const tasks = ['echo200', 'straddle', 'encoded'].map((p) => new AITask({ prompt: 'x', model: 'm', inferenceEndpoint: `${base}/${p}` }));
+    await s.submitTasks(tasks);
+    await s.waitTasks(tasks);
+    for (const t of tasks) {
+      expect(t.state).toBe('FAILED');
+      const texts: string[] = [JSON.stringify(t.toJSON())];
+      for (let e: unknown = t.exception; e; e = (e as Error).cause) texts.push(String((e as Error).message), String((e as Error).stack));
+      for (const text of texts) {
+        expect(text).not.toContain('sk-live');
+        expect(text).not.toContain(encodeURIComponent(secret).slice(0, 8));
+      }
+    }
+    await srv.close();
+  });
+
   it('malformed and oversized responses fail cleanly; the API key never appears in errors', async () => {
     const srv = await faultServer((req, res) => {
       if (req.url!.startsWith('/garbage')) res.writeHead(200).end('<html>not json');
