@@ -81,13 +81,16 @@ export abstract class InferenceBackend extends Backend {
   protected override reserve(_h: TaskHandle): boolean {
     const { maxBatchSize, maxBatchWaitMs, maxInFlight } = this.inference;
     if (this.active >= maxInFlight) return false;
-    if (maxBatchSize > 1 && !this.flushing && this.waiting < maxBatchSize) {
-      this.batchTimer ??= setTimeout(() => {
-        this.batchTimer = null;
-        this.flushing = true;
-        this.pump();
-      }, maxBatchWaitMs);
-      return false;
+    if (maxBatchSize > 1 && !this.flushing) {
+      if (this.waiting < maxBatchSize) {
+        this.batchTimer ??= setTimeout(() => {
+          this.batchTimer = null;
+          this.flushing = true;
+          this.pump();
+        }, maxBatchWaitMs);
+        return false;
+      }
+      this.flushing = true; // a full batch: it goes now, with whatever queued behind it
     }
     if (this.waiting <= 1) this.flushing = false;
     this.active++;

@@ -10,6 +10,7 @@ export interface RunDriver {
 
 /** Told when one of its runs is terminal (the backend that ran it). */
 export interface RunOwner {
+  /** @internal */
   _runEnded(run: TaskRun): void;
 }
 
