@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Observable } from 'rxjs';
-import { createActor, type Actor } from 'xstate';
+import { createActor, fromPromise, type Actor } from 'xstate';
 import { sessionMachine, type SessionStateName } from '../machines/session.machine.js';
 import { TERMINAL_STATES } from '../machines/task.machine.js';
 import { waitMachine } from '../machines/wait.machine.js';
@@ -91,7 +91,7 @@ export class Session implements TaskDriver, AsyncDisposable {
   /** one run record per live task */
   private readonly runs: RunRegistry;
   private readonly streams = new TaskStreams();
-  private readonly actor: Actor<typeof sessionMachine>;
+  private readonly actor: Actor<ReturnType<typeof sessionMachine.provide>>;
   private readonly inspect: ((e: Parameters<ReturnType<typeof toFunction>>[0]) => void) | undefined;
   private readonly starting = new Set<Promise<unknown>>();
   private closePromise: Promise<void> | null = null;
@@ -105,7 +105,9 @@ export class Session implements TaskDriver, AsyncDisposable {
     this.inspect = options.inspect ? toFunction(options.inspect) : undefined;
     this.runs = new RunRegistry(this.inspect);
     this.runs.listen(this.streams);
-    this.actor = createActor(sessionMachine, { input: { uid: this.uid }, inspect: this.inspect });
+    // the chart owns the close sequence: CLOSING invokes it
+    const logic = sessionMachine.provide({ actors: { closeSession: fromPromise(() => this.closeSequence()) } });
+    this.actor = createActor(logic, { input: { uid: this.uid }, inspect: this.inspect });
     this.actor.subscribe({ error: noop });
     this.actor.start();
     this.events$ = this.streams.events$;
@@ -364,8 +366,15 @@ export class Session implements TaskDriver, AsyncDisposable {
     return this.closePromise;
   }
 
-  private async doClose(): Promise<void> {
-    this.actor.send({ type: 'CLOSE' });
+  private doClose(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const sub = this.actor.subscribe({ next: (s) => s.status === 'done' && (sub.unsubscribe(), resolve()), complete: resolve, error: () => resolve() });
+      this.actor.send({ type: 'CLOSE' });
+    });
+  }
+
+  /** What CLOSING runs: every future settles, backends shut down, telemetry stops, streams complete. */
+  private async closeSequence(): Promise<void> {
     await Promise.allSettled([...this.starting]);
     await this.cancelTasks();
     await Promise.allSettled(this.backendList.map((b) => b.shutdown()));
@@ -374,7 +383,6 @@ export class Session implements TaskDriver, AsyncDisposable {
     await this.telemetryStart?.catch(noop);
     await this.telemetry?.stop();
     this.streams.complete();
-    this.actor.send({ type: 'CLOSED' });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

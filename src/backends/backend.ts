@@ -1,4 +1,4 @@
-import { createActor, type Actor } from 'xstate';
+import { createActor, fromPromise, type Actor } from 'xstate';
 import type { Observable } from 'rxjs';
 import { backendMachine, type BackendStateName } from '../../machines/backend.machine.js';
 import { BackendError } from '../errors.js';
@@ -65,7 +65,8 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
   private actorRef: BackendActor | null = null;
   private startPromise: Promise<this> | null = null;
   private shutdownPromise: Promise<void> | null = null;
-  private drainWaiter: (() => void) | null = null;
+  private startError: unknown = null;
+  private closeError: unknown = null;
   private pumpScheduled = false;
   private loadScheduled = false;
   private reportedLoad = 0;
@@ -77,7 +78,19 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
   /** @internal The backend's actor (created on first use, so subclass fields are set). */
   get _actor(): BackendActor {
     if (!this.actorRef) {
-      const actor = createActor(backendMachine, { input: { name: this.name, kind: this.kind }, inspect: this._inspectHub.inspect });
+      // the chart drives the effects: it invokes start and close, and aborts the runs when it drains
+      const logic = backendMachine.provide({
+        actors: {
+          startExecutors: fromPromise(() => this.onStart().catch((err: unknown) => Promise.reject((this.startError = err)))),
+          closeExecutors: fromPromise(() => this.onShutdown().catch((err: unknown) => Promise.reject((this.closeError = err)))),
+        },
+        actions: {
+          abortRuns: () => {
+            for (const run of [...this.runs.values()]) this.abortRun(run);
+          },
+        },
+      });
+      const actor = createActor(logic, { input: { name: this.name, kind: this.kind }, inspect: this._inspectHub.inspect });
       actor.subscribe({ error: () => undefined });
       this.actorRef = actor.start();
     }
@@ -110,19 +123,32 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
   start(): Promise<this> {
     if (!this.startPromise) {
       if (this.state === 'SHUTDOWN') return Promise.reject(new BackendError(`Backend ${this.name} is shut down`, this.name));
+      this.startPromise = this.until((s) => s.matches({ RUNNING: 'active' }) || s.status === 'done').then(async () => {
+        if (this._admitting) return this;
+        // a failed start closes whatever it had started (spawners, servers) before it rejects
+        await this.onShutdown().catch(() => undefined);
+        const err = this.startError;
+        throw new BackendError(`Backend ${this.name} failed to start: ${(err as Error)?.message ?? err}`, this.name, { cause: err });
+      });
       this._actor.send({ type: 'START' });
-      this.startPromise = this.onStart().then(
-        () => {
-          this._actor.send({ type: 'STARTED' });
-          return this;
-        },
-        (err: unknown) => {
-          this._actor.send({ type: 'START_FAILED', error: String((err as Error)?.message ?? err) });
-          throw new BackendError(`Backend ${this.name} failed to start: ${(err as Error)?.message ?? err}`, this.name, { cause: err });
-        },
-      );
     }
     return this.startPromise;
+  }
+
+  /** Resolves at the first snapshot of the backend chart (from now on) that satisfies `test`. */
+  private until(test: (s: ReturnType<BackendActor['getSnapshot']>) => boolean): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (test(this._actor.getSnapshot())) return resolve();
+      const sub = this._actor.subscribe({
+        next: (s) => {
+          if (!test(s)) return;
+          sub.unsubscribe();
+          resolve();
+        },
+        error: () => resolve(),
+        complete: () => resolve(),
+      });
+    });
   }
 
   /** @internal True while the backend admits tasks. */
@@ -278,7 +304,6 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
     if (launched.delete(run)) this.released(run);
     this.schedulePump();
     this.reportLoad();
-    if (this.runs.size === 0 && this.drainWaiter) this.drainWaiter();
   }
 
   /** The chart's in-flight count, updated at most once per tick (a transition costs ~35 µs). */
@@ -287,12 +312,14 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
     this.loadScheduled = true;
     queueMicrotask(() => {
       this.loadScheduled = false;
-      const n = this.runs.size;
-      if (n !== this.reportedLoad && this.actorRef?.getSnapshot().status === 'active') {
-        this.reportedLoad = n;
-        this.actorRef.send({ type: 'LOAD', inFlight: n });
-      }
+      if (this.runs.size !== this.reportedLoad) this.sendLoad();
     });
+  }
+
+  private sendLoad(): void {
+    if (this.actorRef?.getSnapshot().status !== 'active') return;
+    this.reportedLoad = this.runs.size;
+    this.actorRef.send({ type: 'LOAD', inFlight: this.reportedLoad });
   }
 
   /** Cancels one task by uid, stopping whatever runs it. Resolves true if it was canceled. */
@@ -319,6 +346,7 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
     return this.shutdownPromise;
   }
 
+  /** SHUTDOWN to the chart: it aborts every run (`abortRuns`), waits for none in flight, then closes executors. */
   private async doShutdown(): Promise<void> {
     if (this.state === 'INITIALIZED') {
       this._actor.send({ type: 'SHUTDOWN' });
@@ -326,18 +354,11 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
     }
     if (this.startPromise) await this.startPromise.catch(() => undefined);
     if (this.state === 'SHUTDOWN') return;
-    this._actor.send({ type: 'LOAD', inFlight: this.runs.size });
+    const stopped = this.until((s) => s.status === 'done');
+    this.sendLoad();
     this._actor.send({ type: 'SHUTDOWN' });
-    const drained = this.runs.size === 0 ? Promise.resolve() : new Promise<void>((r) => (this.drainWaiter = r));
-    for (const run of [...this.runs.values()]) this.abortRun(run);
-    await drained;
-    this._actor.send({ type: 'DRAINED' });
-    try {
-      await this.onShutdown();
-    } finally {
-      this._actor.send({ type: 'STOPPED' });
-      this._actor.stop();
-    }
+    await stopped;
+    if (this.closeError) throw this.closeError;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
