@@ -38,9 +38,6 @@ export type {
 export type { HistogramSnapshot } from './telemetry/latency-histogram.js';
 export { startInspectorServer } from '../actors/inspector-relay.js';
 export type { InspectorServer, InspectorServerOptions } from '../actors/inspector-relay.js';
-export { parseRun } from './report/report-model.js';
-export type { RunModel, ReportTask } from './report/report-model.js';
-export { renderReport } from './report/report-html.js';
 export { HpcExecutionBackend } from './backends/hpc-backend.js';
 export type { HpcExecutionBackendOptions } from './backends/hpc-backend.js';
 export { Policy, Placement } from './hpc/policy.js';
@@ -61,5 +58,3 @@ export { OpenAIInferenceBackend } from './backends/openai-backend.js';
 export type { OpenAIInferenceBackendOptions } from './backends/openai-backend.js';
 export { VllmInferenceBackend } from './backends/vllm-backend.js';
 export type { VllmInferenceBackendOptions, ServiceCommandInput } from './backends/vllm-backend.js';
-export { writeTinyModel, TINY_MODEL_SENTENCE } from './inference/tiny-model.js';
-export type { TinyModelOptions } from './inference/tiny-model.js';
