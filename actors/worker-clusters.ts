@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { processGone } from './process-spawner.js';
+import { srunArgs } from '../src/hpc/srun-args.js';
 
 /** Starts workers somewhere that can reach the backend's Redis (the LocalCluster / dask-jobqueue role). */
 export interface WorkerCluster {
@@ -104,18 +105,10 @@ export class SlurmCluster extends ProcessCluster {
   }
 
   async start(connection: string, prefix: string): Promise<void> {
-    const inAllocation = Boolean(process.env.SLURM_JOB_ID);
     for (const [i, spec] of this.options.workers.entries()) {
       const cmd = workerCommand(workerArgs(connection, prefix, spec));
-      const srun = [
-        '--nodes=1', '--ntasks=1', '--quiet', `--job-name=rhapsody-worker-${process.pid}-${i}`,
-        ...(spec.node ? [`--nodelist=${spec.node}`] : []),
-        ...(spec.gpus ? [`--gpus=${spec.gpus}`] : []),
-        ...(inAllocation ? ['--overlap'] : []),
-        ...(this.options.srunArgs ?? []),
-        cmd.file, ...cmd.args,
-      ];
-      this.launch('srun', srun);
+      const step = { node: spec.node, gpus: spec.gpus, jobName: `rhapsody-worker-${process.pid}-${i}`, extra: this.options.srunArgs };
+      this.launch('srun', srunArgs(step, [cmd.file, ...cmd.args]));
     }
   }
 }
