@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { processGone } from './process-spawner.js';
+import { killTree } from './kill-tree.js';
 import { srunArgs } from '../src/hpc/srun-args.js';
 
 /** Starts workers somewhere that can reach the backend's Redis (the LocalCluster / dask-jobqueue role). */
@@ -52,19 +52,7 @@ abstract class ProcessCluster implements WorkerCluster {
     await Promise.all(
       this.children.map(async (c) => {
         if (c.exitCode !== null || c.signalCode !== null) return;
-        const gone = processGone(c);
-        try {
-          process.kill(-c.pid!, 'SIGTERM');
-        } catch {
-          c.kill('SIGTERM');
-        }
-        const t = setTimeout(() => {
-          try {
-            process.kill(-c.pid!, 'SIGKILL');
-          } catch {}
-        }, 3000);
-        await gone;
-        clearTimeout(t);
+        await killTree(c);
       }),
     );
   }
