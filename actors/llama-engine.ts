@@ -44,6 +44,12 @@ export interface LlamaEngineOptions {
  * The embedded engine: one node-llama-cpp model and context with `parallel` sequences. Requests
  * wait in FIFO order for a free sequence (taking one blocks otherwise: "No sequences left"), run
  * with continuous batching, and give the sequence back cleared. The chat wrapper is resolved once.
+ *
+ * @example
+ * import { LlamaEngine } from 'rhapsody/inference/llama';
+ * const engine = await LlamaEngine.load({ modelPath: writeTinyModel().path, parallel: 2 });
+ * const { text } = await engine.generate({ messages: [{ role: 'user', content: 'hello' }], maxTokens: 4 }); // 'The quick robot ran'
+ * await engine.close();
  */
 export class LlamaEngine {
   private readonly free: LlamaContextSequence[] = [];

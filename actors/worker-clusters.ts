@@ -58,7 +58,14 @@ abstract class ProcessCluster implements WorkerCluster {
   }
 }
 
-/** Workers as local processes. */
+/**
+ * Workers as local processes.
+ *
+ * @example
+ * const dist = await DistributedExecutionBackend.create({
+ *   cluster: new LocalCluster([{ resources: 'GPU=1', concurrency: 4 }, { concurrency: 4 }]),
+ * });
+ */
 export class LocalCluster extends ProcessCluster {
   constructor(readonly workers: WorkerSpec[] = [{}, {}]) {
     super();
@@ -82,7 +89,14 @@ export interface SlurmClusterOptions {
   srunArgs?: string[];
 }
 
-/** Workers as SLURM job steps across the allocation (or each its own job): the dask-jobqueue role. */
+/**
+ * Workers as SLURM job steps across the allocation (or each its own job): the dask-jobqueue role.
+ *
+ * @example
+ * const dist = await DistributedExecutionBackend.create({
+ *   cluster: new SlurmCluster({ workers: [{ node: 'n1', gpus: 1, resources: 'GPU=1' }, { node: 'n2', resources: 'CPU=8' }] }),
+ * });
+ */
 export class SlurmCluster extends ProcessCluster {
   constructor(readonly options: SlurmClusterOptions) {
     super();

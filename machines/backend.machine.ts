@@ -27,6 +27,14 @@ const provided = fromPromise<void>(() => new Promise<void>(() => undefined));
  * cancels what is in flight; the live in-flight count, `LOAD`, reaching 0 ends it) and `stopping`
  * (invokes `closeExecutors`). The Backend base class provides the three effects, so the chart
  * drives start, drain and stop; admission is legal only in RUNNING.active.
+ *
+ * @example
+ * import { createActor, fromPromise, waitFor } from 'xstate';
+ * const done = fromPromise<void>(async () => {});
+ * const actor = createActor(backendMachine.provide({ actors: { startExecutors: done, closeExecutors: done } }), { input: { name: 'b', kind: 'execution' } }).start();
+ * actor.send({ type: 'START' });
+ * await waitFor(actor, (s) => s.matches({ RUNNING: 'active' }));
+ * actor.send({ type: 'SHUTDOWN' }); // draining → stopping → SHUTDOWN
  */
 export const backendMachine = setup({
   types: {

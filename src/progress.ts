@@ -9,7 +9,15 @@ export interface ProgressOptions {
   force?: boolean;
 }
 
-/** One progress line from a session's running statistics. */
+/**
+ * One progress line from a session's running statistics.
+ *
+ * @example
+ * const startedAt = performance.now();
+ * await session.submitTasks(tasks);
+ * console.log(progressLine(session, startedAt));
+ * // [############------------] 50/100 done 49 failed 1 canceled 0 running 4 queued 46 · 25 tasks/s · ETA 2.0s
+ */
 export function progressLine(session: Session, startedAt: number, now = performance.now()): string {
   const { counts } = session.getStatistics();
   const finished = counts.DONE + counts.FAILED + counts.CANCELED;

@@ -51,6 +51,12 @@ export function runOf(task: BaseTask): TaskRun | null {
  * Common fields and behaviour of ComputeTask and AITask. What the runtime sets (`state`, results,
  * `exception`, `attempts`) are getters over the task's run record, owned by the session: a task
  * object is a read-only view once submitted, and nothing of the runtime is stored on it.
+ *
+ * @example
+ * const tasks: BaseTask[] = [new ComputeTask({ executable: '/bin/true' }), new AITask({ prompt: 'hi', model: 'tiny' })];
+ * await session.submitTasks(tasks);
+ * await session.waitTasks(tasks);
+ * for (const t of tasks) console.log(t.uid, t.kind, t.state, t.exitCode ?? t.response);
  */
 export abstract class BaseTask implements PromiseLike<TaskResult> {
   abstract readonly kind: 'compute' | 'ai';

@@ -44,6 +44,11 @@ export function redisOf(connection: string | RedisOptions): Redis {
  * session (so functions, async functions and executables behave exactly as on the local backend).
  * It registers itself (resources, heartbeat) so the backend can refuse what no worker can run,
  * and it never runs more than its resources allow at once.
+ *
+ * @example
+ * // what `npx rhapsody worker` runs; the prefix must match the backend's (default rhapsody-<backend name>)
+ * const worker = await startDistributedWorker({ connection: 'redis://127.0.0.1:6379', prefix: 'rhapsody-distributed', resources: { GPU: 1, CPU: 4 } });
+ * process.once('SIGTERM', () => void worker.close());
  */
 export async function startDistributedWorker(options: DistributedWorkerOptions): Promise<DistributedWorker> {
   const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;

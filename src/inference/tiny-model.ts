@@ -6,6 +6,12 @@ import { GgufType as G, writeGguf, type GgufTensor, type GgufValue } from './ggu
 /**
  * The sentence the tiny model tells. Greedy decoding continues it from wherever a prompt ends inside
  * it, and starts it from the beginning after anything else (a chat turn ends in "\n").
+ *
+ * @example
+ * const llm = await LlamaCppInferenceBackend.create({ modelPath: writeTinyModel().path });
+ * await using session = new Session({ backends: [llm] });
+ * const [answer] = await session.submitTasks([new AITask({ prompt: 'Tell me about the run', model: 'tiny' })]);
+ * (await answer).response === TINY_MODEL_SENTENCE; // true
  */
 export const TINY_MODEL_SENTENCE = 'The quick robot ran a simulation and wrote short summary of all results for every team member';
 
@@ -29,6 +35,10 @@ export interface TinyModelOptions {
  * (a one-hot "bigram" signal dominates the residual stream) while attention and FFN still compute,
  * so greedy output is exact: {@link TINY_MODEL_SENTENCE}, then end of text. Without a path it writes
  * `tiny.gguf` in a fresh temporary directory.
+ *
+ * @example
+ * const { path } = writeTinyModel(); // a fresh temp dir's tiny.gguf
+ * const llm = await LlamaCppInferenceBackend.create({ modelPath: path });
  */
 export function writeTinyModel(
   path = join(mkdtempSync(join(tmpdir(), 'rhapsody-tiny-')), 'tiny.gguf'),

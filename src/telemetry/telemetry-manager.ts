@@ -66,6 +66,11 @@ const TYPE_JSON: Record<string, string> = Object.fromEntries(
  * Session telemetry: typed lifecycle events (`events$`), a JSONL checkpoint of every event,
  * OpenTelemetry spans and metrics, resource samples, and a summary. Never changes what tasks do:
  * a failing exporter or checkpoint becomes a `telemetry.error` event.
+ *
+ * @example
+ * const telemetry: TelemetryManager = await session.startTelemetry({ checkpointPath: 'run.jsonl' });
+ * telemetry.events$.subscribe((e) => e.type === 'task.failed' && console.error(e.uid, e.error));
+ * console.log(telemetry.summary().counts.DONE, telemetry.readMetrics().latency.total);
  */
 export class TelemetryManager {
   readonly events$: Observable<TelemetryEvent>;
