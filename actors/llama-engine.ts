@@ -46,7 +46,7 @@ export interface LlamaEngineOptions {
  * with continuous batching, and give the sequence back cleared. The chat wrapper is resolved once.
  *
  * @example
- * import { LlamaEngine } from 'rhapsody/inference/llama';
+ * import { LlamaEngine, writeTinyModel } from 'rhapsody/inference/llama';
  * const engine = await LlamaEngine.load({ modelPath: writeTinyModel().path, parallel: 2 });
  * const { text } = await engine.generate({ messages: [{ role: 'user', content: 'hello' }], maxTokens: 4 }); // 'The quick robot ran'
  * await engine.close();

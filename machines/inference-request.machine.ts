@@ -15,7 +15,14 @@ export type InferenceRequestEvent =
   | { type: 'SLOT' }
   | { type: 'CANCEL' };
 
-/** What makes a failed attempt worth another: the sender marks errors `retryable` (refused, 429, 5xx). */
+/**
+ * What makes a failed attempt worth another: the sender marks errors `retryable` (refused, 429, 5xx).
+ *
+ * @example
+ * import { isRetryable } from 'rhapsody/machines';
+ * isRetryable(Object.assign(new Error('HTTP 503'), { retryable: true })); // true
+ * isRetryable(new Error('HTTP 404')); // false
+ */
 export const isRetryable = (error: unknown): boolean => (error as { retryable?: unknown } | null)?.retryable === true;
 
 /**

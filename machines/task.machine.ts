@@ -19,6 +19,13 @@ export const TaskState = {
 } as const;
 export type TaskStateName = (typeof TaskState)[keyof typeof TaskState];
 
+/**
+ * The states a task never leaves.
+ *
+ * @example
+ * import { TERMINAL_STATES } from 'rhapsody/machines';
+ * const settled = tasks.filter((t) => TERMINAL_STATES.has(t.state));
+ */
 export const TERMINAL_STATES: ReadonlySet<TaskStateName> = new Set(['DONE', 'FAILED', 'CANCELED']);
 
 /** Data the chart keeps about one task (the inspector shows it). */

@@ -32,7 +32,7 @@ class HttpError extends Error {
  * `stream: true`). Requests beyond the context's sequences queue; none is refused for load.
  *
  * @example
- * import { startModelServer } from 'rhapsody/inference/llama';
+ * import { startModelServer, writeTinyModel } from 'rhapsody/inference/llama';
  * const server = await startModelServer({ modelPath: writeTinyModel().path, port: 0 });
  * const llm = await OpenAIInferenceBackend.create({ endpoint: server.endpoint, model: server.modelName });
  * await server.close();

@@ -8,6 +8,7 @@ import { GgufType as G, writeGguf, type GgufTensor, type GgufValue } from './ggu
  * it, and starts it from the beginning after anything else (a chat turn ends in "\n").
  *
  * @example
+ * import { TINY_MODEL_SENTENCE, writeTinyModel } from 'rhapsody/testing';
  * const llm = await LlamaCppInferenceBackend.create({ modelPath: writeTinyModel().path });
  * await using session = new Session({ backends: [llm] });
  * const [answer] = await session.submitTasks([new AITask({ prompt: 'Tell me about the run', model: 'tiny' })]);
@@ -37,6 +38,7 @@ export interface TinyModelOptions {
  * `tiny.gguf` in a fresh temporary directory.
  *
  * @example
+ * import { writeTinyModel } from 'rhapsody/testing';
  * const { path } = writeTinyModel(); // a fresh temp dir's tiny.gguf
  * const llm = await LlamaCppInferenceBackend.create({ modelPath: path });
  */

@@ -107,6 +107,7 @@ function linePlot(title: string, run: RunModel, series: Array<{ name: string; co
  * A self-contained HTML page (inline CSS and SVG, no scripts, no external resources).
  *
  * @example
+ * import { parseRun, renderReport } from 'rhapsody/report';
  * await writeFile('report.html', renderReport(parseRun(await readFile('run.jsonl', 'utf8'))));
  */
 export function renderReport(run: RunModel): string {

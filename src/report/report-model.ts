@@ -34,6 +34,7 @@ const STATE_OF: Record<string, TaskStateName> = {
  * Reads a telemetry checkpoint (JSONL). Tolerates a truncated or partly corrupt file.
  *
  * @example
+ * import { parseRun } from 'rhapsody/report';
  * const run = parseRun(await readFile('run.jsonl', 'utf8'));
  * console.log(run.tasks.length, run.badLines, run.ended);
  */
