@@ -4,12 +4,15 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const ENTRIES = ['src/index.ts', 'src/inference/llama.ts'];
+// every public entry point (package.json `exports` / tsup `entry`, the CLI aside)
+const ENTRIES = ['src/index.ts', 'src/inference/llama.ts', 'src/testing.ts', 'src/report.ts', 'machines/index.ts'];
 
 /** Value exports (classes, functions, constants) of the public entry points that have no @example. */
 function missingExamples(): string[] {
   const files = ENTRIES.map((e) => `${root}${e}`);
-  const program = ts.createProgram(files, { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, paths: { rhapsody: [`${root}src/index.ts`] }, baseUrl: root });
+  // tsconfig's options: its `paths` resolve every `rhapsody/*` subpath an entry re-exports from
+  const { options } = ts.parseJsonConfigFileContent(ts.readConfigFile(`${root}tsconfig.json`, ts.sys.readFile).config, ts.sys, root);
+  const program = ts.createProgram(files, options);
   const checker = program.getTypeChecker();
   const missing: string[] = [];
   for (const file of files) {
