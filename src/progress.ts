@@ -3,8 +3,10 @@ import type { Session } from './session.js';
 export interface ProgressOptions {
   /** default process.stderr */
   stream?: NodeJS.WriteStream;
-  /** ms between redraws; default 100 */
+  /** ms between redraws on a TTY; default 100 */
   interval?: number;
+  /** ms between plain lines when the stream is not a TTY (a line only when a count changed); default 1000 */
+  plainInterval?: number;
   /** draw even when the stream is not a TTY (one line per redraw) */
   force?: boolean;
 }
@@ -28,23 +30,31 @@ export function progressLine(session: Session, startedAt: number, now = performa
 }
 
 /**
- * Draws a live progress line (done, failed, running, queued, rate, ETA) for a session until
- * disposed. It polls the session's running statistics, so it costs nothing per task. Quiet when
- * the stream is not a TTY unless `force`.
+ * Shows a session's progress (done, failed, running, queued, rate, ETA) until disposed. On a TTY it
+ * redraws one line in place; elsewhere (a pipe, a log file, CI) it prints a plain line when a count
+ * changed, at most once per `plainInterval`, and once more at the end if a count changed since. It polls the session's
+ * running statistics, so it costs nothing per task.
  *
  * @example
  * using progress = watchProgress(session);
  */
 export function watchProgress(session: Session, options: ProgressOptions = {}): Disposable & { stop(): void } {
   const stream = options.stream ?? process.stderr;
-  const live = options.force || stream.isTTY === true;
+  const tty = stream.isTTY === true;
   const startedAt = performance.now();
+  let lastCounts = '';
   const draw = (final: boolean) => {
-    if (!live) return;
     const line = progressLine(session, startedAt);
-    stream.write(stream.isTTY ? `\r\x1b[2K${line}${final ? '\n' : ''}` : `${line}\n`);
+    if (tty) return void stream.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+    if (!options.force) {
+      const counts = line.slice(0, line.indexOf(' · ')); // rate and ETA move on their own
+      if (counts === lastCounts) return;
+      lastCounts = counts;
+    }
+    stream.write(`${line}\n`);
   };
-  const timer = setInterval(() => draw(false), options.interval ?? 100);
+  const every = tty || options.force ? (options.interval ?? 100) : (options.plainInterval ?? 1000);
+  const timer = setInterval(() => draw(false), every);
   timer.unref();
   let stopped = false;
   const stop = () => {
