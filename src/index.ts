@@ -59,4 +59,4 @@ export type { OpenAIInferenceBackendOptions } from './backends/openai-backend.js
 export { VllmInferenceBackend } from './backends/vllm-backend.js';
 export type { VllmInferenceBackendOptions, ServiceCommandInput } from './backends/vllm-backend.js';
 export { writeTinyModel, TINY_MODEL_SENTENCE } from './inference/tiny-model.js';
-export type { TinyModelOptions } from './inference/tiny-model.js';
+export type { TinyModel, TinyModelOptions } from './inference/tiny-model.js';
