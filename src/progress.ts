@@ -1,3 +1,4 @@
+import type { Backend } from './backends/backend.js';
 import type { Session } from './session.js';
 
 export interface ProgressOptions {
@@ -63,5 +64,31 @@ export function watchProgress(session: Session, options: ProgressOptions = {}): 
     clearInterval(timer);
     draw(true);
   };
+  return { stop, [Symbol.dispose]: stop };
+}
+
+/**
+ * Prints what a backend says while it starts or waits, from its `state$`: `name: detail` each time
+ * the detail changes, and `name | line` for each new line of its log (a model server's output,
+ * workers registering). Plain lines on any stream. Stops when disposed or when the backend shuts down.
+ *
+ * @example
+ * const vllm = new VllmInferenceBackend({ model });
+ * using talk = watchBackend(vllm); // "vllm: waiting for http://127.0.0.1:8000/health: 5 s of 600 s (…)"
+ * await vllm.start();
+ */
+export function watchBackend(backend: Backend, options: { stream?: NodeJS.WriteStream } = {}): Disposable & { stop(): void } {
+  const stream = options.stream ?? process.stderr;
+  let detail: string | null = null;
+  let log: string[] | null = null;
+  const sub = backend.state$.subscribe((s) => {
+    // the first snapshot brings the recent lines; each later one adds at most one (BackendSnapshot.log)
+    const fresh = log === null ? s.log : s.log !== log && s.log.length ? [s.log.at(-1)!] : [];
+    log = s.log;
+    for (const line of fresh) stream.write(`${s.name} | ${line}\n`);
+    if (s.detail !== detail && s.detail !== null) stream.write(`${s.name}: ${s.detail}\n`);
+    detail = s.detail;
+  });
+  const stop = () => sub.unsubscribe();
   return { stop, [Symbol.dispose]: stop };
 }
