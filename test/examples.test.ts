@@ -39,6 +39,7 @@ describe('examples', () => {
 
   it('02-multi-backend: explicit and implicit routing', async () => {
     const out = await run('examples/02-multi-backend.ts');
+    expect(out).toContain('(local launcher: '); // hpc_gpu is an HpcExecutionBackend with 4 pretend GPUs
     expect(out.match(/Running on host: /g)).toHaveLength(2);
     expect(out).toContain('Task 1 ran on: local_cpu');
     expect(out).toContain('Task 2 ran on: hpc_gpu');
