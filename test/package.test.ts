@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,11 @@ describe('the built package', () => {
   it('ships the rhapsody CLI', () => {
     const out = execFileSync('node', [join(consumer, 'node_modules', 'rhapsody', 'dist', 'cli.js'), 'machines'], { encoding: 'utf8' });
     expect(Object.keys(JSON.parse(out)).sort()).toEqual(['backend', 'inferenceRequest', 'modelService', 'processGroup', 'rank', 'session', 'task', 'wait']);
+  }, 60_000);
+
+  it('in the clone, once built, `npx rhapsody` runs the built CLI', () => {
+    const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(execFileSync('npx', ['--no', '--', 'rhapsody', '--version'], { cwd: root, encoding: 'utf8' })).toBe(`${version}\n`);
   }, 60_000);
 
   it('writes a telemetry checkpoint from the built package (worker file shipped)', () => {

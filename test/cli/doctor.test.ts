@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeSpawnerCandidates, probeSpawner, type Probe } from '../../src/cli/doctor-probes.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -19,9 +19,12 @@ function doctor(args: string[], env: NodeJS.ProcessEnv = process.env): string {
 const onPath = (file: string) => spawnSync('sh', ['-c', `command -v ${file}`]).status === 0;
 const versionOutput = (file: string, ...args: string[]) => spawnSync(file, args, { encoding: 'utf8', env: { ...process.env, SLURM_CONF: '/tmp/rhapsody-slurm/etc/slurm.conf' } });
 
-describe('rhapsody doctor', () => {
+describe('rhapsody doctor', { timeout: 120_000 }, () => {
   const env = { ...process.env, RHAPSODY_NATIVE_SPAWNER: '' };
-  const report = JSON.parse(doctor(['--json'], env)) as { rhapsody: string; probes: Probe[] };
+  let report: { rhapsody: string; probes: Probe[] };
+  beforeAll(() => {
+    report = JSON.parse(doctor(['--json'], env)) as typeof report;
+  }, 120_000);
   const probe = (name: string) => report.probes.find((p) => p.name === name)!;
 
   it('reports every probe, the Node running it, and the tools found on PATH with their versions', () => {
@@ -37,7 +40,7 @@ describe('rhapsody doctor', () => {
     if (dask.status === 0) expect(probe('dask').version).toBe(dask.stdout.trim());
     const llama = spawnSync(process.execPath, ['-e', "console.log(require('./node_modules/node-llama-cpp/package.json').version)"], { cwd: root, encoding: 'utf8' });
     expect(probe('node-llama-cpp')).toMatchObject(llama.status === 0 ? { found: true, version: llama.stdout.trim() } : { found: false });
-  }, 60_000);
+  });
 
   it('SLURM answering with its config: the version, and the GPUs of its nodes', () => {
     const conf = '/tmp/rhapsody-slurm/etc/slurm.conf';
@@ -52,7 +55,7 @@ describe('rhapsody doctor', () => {
       const count = /Gres=gpu:(\d+)/.exec(line)?.[1];
       expect(gpus.detail).toContain(`${name} (SLURM): ${count ? `${count} GPU` : 'none'}`);
     }
-  }, 60_000);
+  });
 
   it('the spawner: a native one where built, else the node spawner', () => {
     expect(probe('spawner')).toMatchObject({ found: false, detail: 'node spawner (no native spawner built)' });
@@ -64,5 +67,5 @@ describe('rhapsody doctor', () => {
     const text = doctor([], { ...process.env, RHAPSODY_NATIVE_SPAWNER: fake });
     expect(text).toMatch(new RegExp(`^  spawner +native · native spawner: ${fake}$`, 'm'));
     expect(text).toMatch(/^  node +found /m);
-  }, 60_000);
+  });
 });
