@@ -12,7 +12,7 @@ export const workerCommand: Command = {
     resources: { type: 'string', value: 'GPU=1,CPU=4', description: 'what this worker offers; it takes the jobs that fit', default: 'none' },
     concurrency: { type: 'string', value: 'N', description: 'tasks run at once', default: '4' },
     executor: { type: 'string', value: EXECUTORS.join('|'), description: 'how functions run', default: 'threads' },
-    prefix: { type: 'string', value: 'P', description: "the backend's Redis namespace (the backend's `prefix`)", default: 'rhapsody' },
+    prefix: { type: 'string', value: 'P', description: "the backend's Redis namespace: its `prefix` option, rhapsody-<backend name> unless set", default: 'rhapsody' },
   },
   async run({ values }) {
     const connection = strOption(values, 'connection');
