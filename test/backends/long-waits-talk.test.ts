@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DistributedExecutionBackend, VllmInferenceBackend, watchBackend, type BackendSnapshot } from '../../src/index.js';
+import { DistributedExecutionBackend, VllmInferenceBackend, watchBackend, writeTinyModel, type BackendSnapshot } from '../../src/index.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rh-talk-'));
@@ -56,6 +56,17 @@ describe('long waits talk', () => {
     expect(writes.find((w) => w.startsWith('slow: waiting for '))).toBeDefined();
     await vllm.shutdown();
     await expectNoProcessesLeft(mark);
+  }, 60_000);
+
+  it('LlamaCppInferenceBackend: state$ says which model it loads, then logs it loaded', async () => {
+    const { LlamaCppInferenceBackend } = await import('../../src/inference/llama.js');
+    using model = writeTinyModel();
+    const llm = new LlamaCppInferenceBackend({ name: 'llm', modelPath: model.path, parallel: 2 });
+    const seen = record(llm);
+    await llm.start();
+    expect(seen.find((s) => s.detail !== null)).toMatchObject({ phase: 'starting', detail: `loading ${model.path}` });
+    expect(seen.at(-1)).toMatchObject({ phase: 'active', detail: null, log: ['loaded tiny: 2 sequences'] });
+    await llm.shutdown();
   }, 60_000);
 
   it('DistributedExecutionBackend: state$ says what it starts and how many workers have registered', async () => {
