@@ -1,6 +1,7 @@
 // node-llama-cpp is an optional peer dependency: its types are used when it is installed and are
 // `any` when it is not, so the package typechecks and builds (d.ts included) without it.
-// @ts-ignore -- absent without the optional peer (TS2307); @ts-expect-error would fail with it
+// biome-ignore lint/suspicious/noTsIgnore: the error exists only without the peer, so @ts-expect-error would fail with it
+// @ts-ignore -- TS2307 when node-llama-cpp is not installed
 import type * as NodeLlamaCpp from 'node-llama-cpp';
 
 export type LlamaLib = typeof NodeLlamaCpp;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { processGone } from './process-spawner.js';
+import { killTree } from './kill-tree.js';
 
 export interface ServiceLaunch {
   /** argv: the server command, already prefixed by its launcher (srun …) */
@@ -75,21 +75,7 @@ export function watchService(handle: ServiceHandle, onExit: (reason: string) => 
   return () => child.off('exit', listener);
 }
 
-/** SIGTERM to the whole group, SIGKILL after 5 s; resolves when the process is gone. */
+/** Stops the service and its whole process group (the runtime's kill-tree); resolves when it is gone. */
 export async function stopService(handle: ServiceHandle | null): Promise<void> {
-  if (!handle) return;
-  const child = handle.child;
-  const gone = processGone(child);
-  const kill = (sig: NodeJS.Signals) => {
-    try {
-      if (child.pid) process.kill(-child.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  kill('SIGTERM');
-  const t = setTimeout(() => kill('SIGKILL'), 5000);
-  await gone;
-  clearTimeout(t);
-  kill('SIGKILL'); // anything the server left in its group
+  if (handle) await killTree(handle.child);
 }

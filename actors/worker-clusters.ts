@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { processGone } from './process-spawner.js';
+import { killTree } from './kill-tree.js';
+import { srunArgs } from '../src/hpc/srun-args.js';
 
 /** Starts workers somewhere that can reach the backend's Redis (the LocalCluster / dask-jobqueue role). */
 export interface WorkerCluster {
@@ -51,19 +52,7 @@ abstract class ProcessCluster implements WorkerCluster {
     await Promise.all(
       this.children.map(async (c) => {
         if (c.exitCode !== null || c.signalCode !== null) return;
-        const gone = processGone(c);
-        try {
-          process.kill(-c.pid!, 'SIGTERM');
-        } catch {
-          c.kill('SIGTERM');
-        }
-        const t = setTimeout(() => {
-          try {
-            process.kill(-c.pid!, 'SIGKILL');
-          } catch {}
-        }, 3000);
-        await gone;
-        clearTimeout(t);
+        await killTree(c);
       }),
     );
   }
@@ -104,18 +93,10 @@ export class SlurmCluster extends ProcessCluster {
   }
 
   async start(connection: string, prefix: string): Promise<void> {
-    const inAllocation = Boolean(process.env.SLURM_JOB_ID);
     for (const [i, spec] of this.options.workers.entries()) {
       const cmd = workerCommand(workerArgs(connection, prefix, spec));
-      const srun = [
-        '--nodes=1', '--ntasks=1', '--quiet', `--job-name=rhapsody-worker-${process.pid}-${i}`,
-        ...(spec.node ? [`--nodelist=${spec.node}`] : []),
-        ...(spec.gpus ? [`--gpus=${spec.gpus}`] : []),
-        ...(inAllocation ? ['--overlap'] : []),
-        ...(this.options.srunArgs ?? []),
-        cmd.file, ...cmd.args,
-      ];
-      this.launch('srun', srun);
+      const step = { node: spec.node, gpus: spec.gpus, jobName: `rhapsody-worker-${process.pid}-${i}`, extra: this.options.srunArgs };
+      this.launch('srun', srunArgs(step, [cmd.file, ...cmd.args]));
     }
   }
 }

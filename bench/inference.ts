@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { AITask, OpenAIInferenceBackend, Session, writeTinyModel } from '../src/index.js';
+import { AITask, OpenAIInferenceBackend, Session } from '../src/index.js';
+import { writeTinyModel } from '../src/testing.js';
 import { LlamaCppInferenceBackend } from '../src/inference/llama.js';
 import { freePort } from '../actors/free-port.js';
 import { loadLlamaLib } from '../actors/llama-lib.js';

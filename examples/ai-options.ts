@@ -4,7 +4,8 @@
 //   --vllm MODEL [--gpus 0,1]                     launch `vllm serve MODEL` and manage it
 //   --gguf FILE.gguf                              the embedded engine on your own model
 import { parseArgs } from 'node:util';
-import { OpenAIInferenceBackend, VllmInferenceBackend, watchBackend, writeTinyModel, type InferenceBackend } from 'rhapsody';
+import { OpenAIInferenceBackend, VllmInferenceBackend, watchBackend, type InferenceBackend } from 'rhapsody';
+import { writeTinyModel } from 'rhapsody/testing';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),

@@ -2,7 +2,8 @@
 // processes, executables, and AI inference on the embedded engine (a tiny model generated here) —
 // with a live progress line and a summary table.
 // Run: npm run demo   (installs the embedded engine, then: npx tsx examples/demo.ts)
-import { AITask, ComputeTask, ConcurrentExecutionBackend, Session, watchBackend, watchProgress, writeTinyModel } from 'rhapsody';
+import { AITask, ComputeTask, ConcurrentExecutionBackend, Session, watchBackend, watchProgress } from 'rhapsody';
+import { writeTinyModel } from 'rhapsody/testing';
 import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
 
 function monteCarloPi(samples: number): number {

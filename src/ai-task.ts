@@ -1,5 +1,6 @@
 import { aiTaskSchema, validateTask } from './task-schemas.js';
 import { BaseTask, uidOf } from './task-base.js';
+import type { AITaskSpec } from './run/task-handle.js';
 
 export interface AITaskOptions {
   prompt: string | string[];
@@ -53,6 +54,23 @@ export class AITask extends BaseTask {
     this.topK = o.topK;
     this.stopSequences = o.stopSequences;
     this.keepExtras(o, KNOWN);
+  }
+
+  /** @internal */
+  _spec(): AITaskSpec {
+    return Object.freeze({
+      kind: 'ai',
+      uid: this.uid,
+      prompt: this.prompt,
+      model: this.model,
+      inferenceEndpoint: this.inferenceEndpoint,
+      systemPrompt: this.systemPrompt,
+      temperature: this.temperature,
+      maxTokens: this.maxTokens,
+      topP: this.topP,
+      topK: this.topK,
+      stopSequences: this.stopSequences,
+    });
   }
 
   protected inputFields(): Record<string, unknown> {

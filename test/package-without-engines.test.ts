@@ -39,6 +39,6 @@ describe('without the optional engines', () => {
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
     expect(execFileSync(process.execPath, [join(clone, 'dist', 'cli.js'), '--version'], { encoding: 'utf8' })).toBe(`${version}\n`);
     const doctor = execFileSync(process.execPath, [join(clone, 'dist', 'cli.js'), 'doctor'], { encoding: 'utf8' });
-    expect(doctor).toMatch(/^  node-llama-cpp +missing · not installed/m);
+    expect(doctor).toMatch(/^ {2}node-llama-cpp +missing · not installed/m);
   }, 500_000);
 });

@@ -97,7 +97,7 @@ describe('the built package', () => {
         await s.submitTasks([t]); await t; await s.close();
         console.log(t.response);
       })();`;
-    writeFileSync(join(consumer, 'llm.mjs'), body(`import { Session, AITask, writeTinyModel } from 'rhapsody'; import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
+    writeFileSync(join(consumer, 'llm.mjs'), body(`import { Session, AITask } from 'rhapsody'; import { writeTinyModel } from 'rhapsody/testing'; import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
       import { mkdtempSync } from 'node:fs'; import { tmpdir } from 'node:os'; import { join } from 'node:path';`));
     writeFileSync(join(consumer, 'llm.cjs'), body(`const { Session, AITask, writeTinyModel } = require('rhapsody'); const { LlamaCppInferenceBackend } = require('rhapsody/inference/llama');
       const { mkdtempSync } = require('node:fs'); const { tmpdir } = require('node:os'); const { join } = require('node:path');`));

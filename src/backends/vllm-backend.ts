@@ -6,6 +6,7 @@ import { freePort } from '../../actors/free-port.js';
 import { modelServiceMachine, type ModelServiceEvent, type ServiceProcess } from '../../machines/model-service.machine.js';
 import { BackendError } from '../errors.js';
 import type { Policy } from '../hpc/policy.js';
+import { srunArgs } from '../hpc/srun-args.js';
 import type { InferenceOptions } from './inference-backend.js';
 import { OpenAICompatibleBackend } from './openai-backend.js';
 
@@ -102,7 +103,7 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
     const node = o.policy?.hostName;
     const argv =
       o.launcher === 'srun'
-        ? ['srun', '--ntasks=1', '--nodes=1', `--job-name=rhapsody-svc-${randomBytes(4).toString('hex')}`, ...(gpus.length ? [`--gpus=${gpus.length}`] : []), ...(node ? [`--nodelist=${node}`] : []), ...(o.srunArgs ?? []), ...command]
+        ? ['srun', ...srunArgs({ jobName: `rhapsody-svc-${randomBytes(4).toString('hex')}`, gpus: gpus.length, node, extra: o.srunArgs }, command)]
         : command;
     const env = { ...(o.launcher !== 'srun' && gpus.length ? { CUDA_VISIBLE_DEVICES: gpus.join(',') } : {}), ...o.env };
     const launch = { argv, env, healthUrl: `http://${host}:${port}/health`, startTimeoutMs: o.startTimeoutMs, onLine: (line: string) => this.reportProgress({ log: line }) };

@@ -63,7 +63,10 @@ export function parseCommand(cmd: Command, argv: string[], print: (s: string) =>
   }
   const specs = cmd.positionals ?? [];
   if (parsed.positionals.length > specs.length) {
-    const extra = parsed.positionals.slice(specs.length).map((p) => `'${p}'`).join(' ');
+    const extra = parsed.positionals
+      .slice(specs.length)
+      .map((p) => `'${p}'`)
+      .join(' ');
     throw new UsageError(specs.length ? `unexpected argument ${extra} (takes ${specs.map((p) => p.name).join(' ')})` : `unexpected argument ${extra} (takes no arguments)`);
   }
   const missing = specs.find((p, i) => p.required && parsed.positionals[i] === undefined);

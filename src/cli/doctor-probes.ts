@@ -91,7 +91,8 @@ export function probeSpawner(env: NodeJS.ProcessEnv = process.env): Probe {
 
 export const probeSlurm = () => tool('slurm', 'srun', ['--version'], /slurm(?:-wlm)?\s+(\S+)/i, 'srun not found: the slurm launcher and SlurmCluster need SLURM');
 export const probeMpi = () => tool('mpi', 'mpirun', ['--version'], /\(Open MPI\)\s+(\S+)|Version:\s*(\S+)|mpirun\s.*?(\d+\.\d+\S*)/i, 'mpirun not found: the mpi launcher needs Open MPI or MPICH');
-export const probeRedis = () => tool('redis', 'redis-server', ['--version'], /v=(\S+)/, 'redis-server not found: DistributedExecutionBackend without `connection` needs it (apt-get install redis-server)');
+export const probeRedis = () =>
+  tool('redis', 'redis-server', ['--version'], /v=(\S+)/, 'redis-server not found: DistributedExecutionBackend without `connection` needs it (apt-get install redis-server)');
 export const probeNvidiaSmi = () => tool('nvidia-smi', 'nvidia-smi', ['--query-gpu=driver_version', '--format=csv,noheader'], /^\s*(\S+)/, 'nvidia-smi not found: no NVIDIA GPUs visible');
 
 /** Dask: the first Python that imports `distributed` (python3 on PATH, then /usr/bin/python3). */

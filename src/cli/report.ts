@@ -13,7 +13,7 @@ export const reportCommand: Command = {
   async run({ values, positionals }) {
     const input = positionals[0]!;
     const run = parseRun(await readFile(input, 'utf8'));
-    const out = strOption(values, 'output') ?? input.replace(/\.jsonl?$/, '') + '.html';
+    const out = strOption(values, 'output') ?? `${input.replace(/\.jsonl?$/, '')}.html`;
     await writeFile(out, renderReport(run));
     console.log(`${out}: ${run.tasks.length} tasks${run.badLines ? `, ${run.badLines} unreadable line(s) skipped` : ''}`);
     return 0;

@@ -11,7 +11,10 @@ export function untilSignal(close: () => Promise<unknown>): { done: Promise<numb
     if (stopping) return;
     stopping = true;
     setTimeout(() => process.exit(1), 10_000).unref();
-    void close().then(() => resolve(0), () => resolve(1));
+    void close().then(
+      () => resolve(0),
+      () => resolve(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -1,4 +1,4 @@
-import { parseResources } from '../distributed/protocol.js';
+import { parseResources, type Resources } from '../distributed/protocol.js';
 import { intOption, strOption, UsageError, type Command } from './command.js';
 import { untilSignal } from './until-signal.js';
 
@@ -19,7 +19,7 @@ export const workerCommand: Command = {
     if (!connection) throw new UsageError('--connection redis://host:port is required');
     const executor = strOption(values, 'executor');
     if (executor !== undefined && !(EXECUTORS as readonly string[]).includes(executor)) throw new UsageError(`--executor must be one of ${EXECUTORS.join(', ')} (got '${executor}')`);
-    let resources;
+    let resources: Resources;
     try {
       resources = parseResources(strOption(values, 'resources'));
     } catch (err) {

@@ -7,6 +7,12 @@ import { join, sep } from 'node:path';
  * the file itself.
  */
 export async function checkpointFile(path: string, sessionUid: string, now = Date.now()): Promise<string> {
-  const isDir = path.endsWith('/') || path.endsWith(sep) || (await stat(path).then((s) => s.isDirectory(), () => false));
+  const isDir =
+    path.endsWith('/') ||
+    path.endsWith(sep) ||
+    (await stat(path).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ));
   return isDir ? join(path, `${sessionUid}.${Math.floor(now / 1000)}.telemetry.jsonl`) : path;
 }

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DistributedExecutionBackend, VllmInferenceBackend, watchBackend, writeTinyModel, type BackendSnapshot } from '../../src/index.js';
+import { DistributedExecutionBackend, VllmInferenceBackend, watchBackend, type BackendSnapshot } from '../../src/index.js';
+import { writeTinyModel } from '../../src/testing.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rh-talk-'));

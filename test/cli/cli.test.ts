@@ -13,7 +13,7 @@ const cwd = mkdtempSync(join(tmpdir(), 'rhapsody-cli-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 /** Runs the CLI; never rejects: stdout, stderr and the exit code. */
-export function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/cli.ts'), ...args], { cwd, env, encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
@@ -42,7 +42,7 @@ describe('rhapsody CLI', { timeout: 120_000 }, () => {
     expect(readdirSync(cwd)).toEqual([]); // tiny-model --help used to write a model named --help
   });
 
-  it('rhapsody --help lists every command; help NAME is that command\'s help', async () => {
+  it("rhapsody --help lists every command; help NAME is that command's help", async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
     for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c.name} +${c.summary.replace(/[()]/g, '\\$&')}$`, 'm'));

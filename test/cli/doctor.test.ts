@@ -30,7 +30,12 @@ describe('rhapsody doctor', { timeout: 120_000 }, () => {
   it('reports every probe, the Node running it, and the tools found on PATH with their versions', () => {
     expect(report.probes.map((p) => p.name)).toEqual(['node', 'spawner', 'slurm', 'mpi', 'redis', 'dask', 'node-llama-cpp', 'nvidia-smi', 'gpus']);
     expect(probe('node')).toMatchObject({ found: true, version: process.versions.node });
-    for (const [name, file] of [['slurm', 'srun'], ['mpi', 'mpirun'], ['redis', 'redis-server'], ['nvidia-smi', 'nvidia-smi']] as const) {
+    for (const [name, file] of [
+      ['slurm', 'srun'],
+      ['mpi', 'mpirun'],
+      ['redis', 'redis-server'],
+      ['nvidia-smi', 'nvidia-smi'],
+    ] as const) {
       expect({ name, found: probe(name).found }).toEqual({ name, found: onPath(file) });
     }
     if (onPath('redis-server')) expect(versionOutput('redis-server', '--version').stdout).toContain(`v=${probe('redis').version}`);
@@ -48,7 +53,9 @@ describe('rhapsody doctor', { timeout: 120_000 }, () => {
     const slurm = withSlurm.probes.find((p) => p.name === 'slurm')!;
     const own = versionOutput('srun', '--version');
     expect(slurm).toMatchObject({ found: true, version: own.stdout.trim().split(' ')[1] });
-    const nodes = execFileSync('scontrol', ['show', 'nodes', '-o'], { env: { ...process.env, SLURM_CONF: conf }, encoding: 'utf8' }).trim().split('\n');
+    const nodes = execFileSync('scontrol', ['show', 'nodes', '-o'], { env: { ...process.env, SLURM_CONF: conf }, encoding: 'utf8' })
+      .trim()
+      .split('\n');
     const gpus = withSlurm.probes.find((p) => p.name === 'gpus')!;
     for (const line of nodes) {
       const name = /NodeName=(\S+)/.exec(line)![1];
@@ -66,6 +73,6 @@ describe('rhapsody doctor', { timeout: 120_000 }, () => {
     expect(probeSpawner({ RHAPSODY_NATIVE_SPAWNER: fake })).toMatchObject({ found: true, detail: `native spawner: ${fake}` });
     const text = doctor([], { ...process.env, RHAPSODY_NATIVE_SPAWNER: fake });
     expect(text).toMatch(new RegExp(`^  spawner +native · native spawner: ${fake}$`, 'm'));
-    expect(text).toMatch(/^  node +found /m);
+    expect(text).toMatch(/^ {2}node +found /m);
   });
 });

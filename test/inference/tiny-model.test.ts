@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeTinyModel } from '../../src/index.js';
+import { writeTinyModel } from '../../src/testing.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'rh-tiny-test-'));
@@ -29,7 +29,10 @@ describe('writeTinyModel temporary files', () => {
   it('a process that never disposes it leaves no directory behind at exit', () => {
     const tmp = mkdtempSync(join(scratch, 'tmp-'));
     const script = join(scratch, 'write.ts');
-    writeFileSync(script, `import { existsSync } from 'node:fs';\nimport { writeTinyModel } from ${JSON.stringify(join(root, 'src/index.ts'))};\nconst a = writeTinyModel().path, b = writeTinyModel().path;\nconsole.log(existsSync(a) && existsSync(b) && a !== b);\n`);
+    writeFileSync(
+      script,
+      `import { existsSync } from 'node:fs';\nimport { writeTinyModel } from ${JSON.stringify(join(root, 'src/testing.ts'))};\nconst a = writeTinyModel().path, b = writeTinyModel().path;\nconsole.log(existsSync(a) && existsSync(b) && a !== b);\n`,
+    );
     const out = execFileSync(join(root, 'node_modules/.bin/tsx'), [script], { env: { ...process.env, TMPDIR: tmp }, encoding: 'utf8' });
     expect(out.trim()).toBe('true');
     expect(readdirSync(tmp).filter((f) => !/^tsx-\d+$/.test(f))).toEqual([]); // tsx-<uid>: tsx's own compile cache

@@ -36,14 +36,17 @@ describe('telemetry checkpointPath', () => {
     expect(Number(m[2])).toBeGreaterThanOrEqual(before);
     expect(Number(m[2])).toBeLessThanOrEqual(after);
     expect(file).toBe(join(dir, name!));
-    const types = (await readFile(file, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+    const types = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { type: string }).type);
     expect(types[0]).toBe('session.started');
     expect(types).toContain('task.completed');
     expect(types.at(-1)).toBe('session.ended');
   });
 
   it('a path ending in / is a directory, made when missing', async () => {
-    const dir = join(await tmp(), 'telemetry', 'run-1') + '/';
+    const dir = `${join(await tmp(), 'telemetry', 'run-1')}/`;
     const { file, uid } = await runInto(dir);
     expect(file.startsWith(dir)).toBe(true);
     expect(await readdir(dir)).toEqual([file.slice(dir.length)]);
