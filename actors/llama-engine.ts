@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
+import { loadLlamaLib, type ChatHistoryItem, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaLib, type LlamaModel } from './llama-lib.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -61,16 +61,14 @@ export class LlamaEngine {
     readonly model: LlamaModel,
     private readonly context: LlamaContext,
     private readonly chatWrapper: ChatWrapper,
-    private readonly lib: typeof import('node-llama-cpp'),
+    private readonly lib: LlamaLib,
     readonly parallel: number,
   ) {
     for (let i = 0; i < parallel; i++) this.free.push(context.getSequence());
   }
 
   static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
-    const lib = await import('node-llama-cpp').catch((err: Error) => {
-      throw new Error(`the embedded engine needs node-llama-cpp@3.21.1 (npm i -E node-llama-cpp@3.21.1 --omit=optional): ${err.message}`);
-    });
+    const lib = await loadLlamaLib();
     const llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error, progressLogs: false });
     const model = await llama.loadModel({ modelPath: options.modelPath });
     const parallel = options.parallel ?? 8;

@@ -9,6 +9,8 @@ export interface ServiceLaunch {
   healthUrl: string;
   /** ms to wait for health (default 600,000: real models take minutes to load) */
   startTimeoutMs?: number;
+  /** each line the server writes (stdout and stderr), for as long as it runs */
+  onLine?: (line: string) => void;
 }
 
 /** A launched server process with the tail of its output (for errors). */
@@ -30,6 +32,17 @@ export async function launchService(launch: ServiceLaunch, signal: AbortSignal):
   const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-4000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (launch.onLine) {
+    const onLine = launch.onLine;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let partial = '';
+      stream.on('data', (d: Buffer) => {
+        const lines = (partial + d.toString()).split(/\r?\n|\r/);
+        partial = lines.pop()!;
+        for (const line of lines) if (line.trim()) onLine(line);
+      });
+    }
+  }
   const handle: ServiceHandle = { pid: child.pid, child, log: () => tail };
   let exited: string | null = null;
   child.once('error', (err) => (exited = `cannot run ${file}: ${err.message}`));

@@ -28,7 +28,7 @@ export type { SessionStatistics } from './internal/statistics.js';
 export type { InspectOption } from './internal/inspect-hub.js';
 export { TaskState, taskMachine, backendMachine, sessionMachine, waitMachine, processGroupMachine, rankMachine, inferenceRequestMachine, modelServiceMachine } from '../machines/index.js';
 export type { TaskStateName, BackendStateName, SessionStateName, WaitMode } from '../machines/index.js';
-export { watchProgress, progressLine } from './progress.js';
+export { watchBackend, watchProgress, progressLine } from './progress.js';
 export type { ProgressOptions } from './progress.js';
 export { TelemetryManager } from './telemetry/telemetry-manager.js';
 export type { TelemetryOptions, TelemetrySummary, TelemetryMetrics, TaskSpan } from './telemetry/telemetry-manager.js';

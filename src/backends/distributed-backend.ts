@@ -89,8 +89,10 @@ export class DistributedExecutionBackend extends Backend {
   protected async onStart(): Promise<void> {
     if (this.options.connection) this.connection = this.options.connection;
     else {
+      this.reportProgress({ detail: 'starting redis-server' });
       this.redisServer = await RedisServer.start();
       this.connection = this.redisServer.url;
+      this.reportProgress({ log: `redis-server ready on ${this.connection}` });
     }
     this.redis = redisOf(this.connection);
     this.redis.on('error', () => undefined);
@@ -112,17 +114,32 @@ export class DistributedExecutionBackend extends Backend {
     }
     if (this.cluster) {
       if (typeof this.connection !== 'string') throw new BackendError('a cluster needs a Redis URL connection', this.name);
+      this.reportProgress({ detail: `starting ${this.cluster.size ?? 'its'} workers (${this.cluster.constructor.name})` });
       await this.cluster.start(this.connection, this.prefix);
       await this.waitForWorkers(this.options.workerTimeout ?? 30_000, this.cluster.size ?? 1);
     }
+    this.reportProgress({ detail: null });
   }
 
+  /** Polls the registry until `count` workers are live; `state$` says how many and logs each one. */
   private async waitForWorkers(timeout: number, count: number): Promise<void> {
-    const until = Date.now() + timeout;
+    const started = Date.now();
+    const until = started + timeout;
+    const seen = new Set<string>();
+    let said = '';
     let live = 0;
-    while ((live = (await this.liveWorkers()).length) < count) {
+    for (;;) {
+      const workers = await this.liveWorkers();
+      live = workers.length;
+      for (const w of workers) if (!seen.has(w.id) && seen.add(w.id)) this.reportProgress({ log: `worker ${w.id} registered, offers ${JSON.stringify(w.resources)}` });
+      const say = `waiting for workers: ${live} of ${count} registered (${Math.floor((Date.now() - started) / 5000) * 5} s of ${Math.round(timeout / 1000)} s)`; // a new line each 5 s
+      if (live >= count) break;
+      if (say !== said) this.reportProgress({ detail: (said = say) });
       if (Date.now() > until) {
-        if (live > 0) return; // some came up: run with them
+        if (live > 0) {
+          this.reportProgress({ log: `${live} of ${count} workers registered within ${timeout} ms: running with them` });
+          return;
+        }
         throw new BackendError(`no worker registered within ${timeout} ms`, this.name);
       }
       await new Promise((r) => setTimeout(r, 100));

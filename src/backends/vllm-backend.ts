@@ -106,7 +106,7 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
         ? ['srun', ...srunArgs({ jobName: `rhapsody-svc-${randomBytes(4).toString('hex')}`, gpus: gpus.length, node, extra: o.srunArgs }, command)]
         : command;
     const env = { ...(o.launcher !== 'srun' && gpus.length ? { CUDA_VISIBLE_DEVICES: gpus.join(',') } : {}), ...o.env };
-    const launch = { argv, env, healthUrl: `http://${host}:${port}/health`, startTimeoutMs: o.startTimeoutMs };
+    const launch = { argv, env, healthUrl: `http://${host}:${port}/health`, startTimeoutMs: o.startTimeoutMs, onLine: (line: string) => this.reportProgress({ log: line }) };
     const logic = modelServiceMachine.provide({
       actors: {
         launch: fromPromise(({ signal }) => launchService(launch, signal)),
@@ -119,11 +119,32 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
     const actor = createActor(logic, { id: `service:${this.name}`, input: { name: this.name, maxRestarts: o.maxRestarts }, inspect: this._inspectHub.inspect });
     actor.subscribe({ error: () => undefined });
     this.serviceActor = actor.start();
+    this.reportServiceProgress(actor, argv, launch.healthUrl, o.startTimeoutMs ?? 600_000);
     actor.send({ type: 'START' });
     const s = await waitFor(actor, (x) => x.value === 'running' || x.status === 'done', { timeout: Infinity });
     if (s.value !== 'running') {
       throw new BackendError(`${command[0]} did not become healthy at ${launch.healthUrl}: ${s.context.error}`, this.name);
     }
+  }
+
+  /** `state$`'s detail follows the service: launching and waiting for health (every 5 s), healthy, restarting, failed. */
+  private reportServiceProgress(actor: ServiceActor, argv: string[], healthUrl: string, timeoutMs: number): void {
+    let since = Date.now();
+    let ticker: NodeJS.Timeout | null = null;
+    const waiting = () => `waiting for ${healthUrl}: ${Math.round((Date.now() - since) / 1000)} s of ${Math.round(timeoutMs / 1000)} s (${argv.join(' ')})`;
+    const stopTicker = () => ticker && (clearInterval(ticker), (ticker = null));
+    actor.subscribe((s) => {
+      const { restarts, maxRestarts, error } = s.context;
+      stopTicker();
+      if (s.value === 'starting') {
+        since = Date.now();
+        this.reportProgress({ detail: waiting() });
+        ticker = setInterval(() => this.reportProgress({ detail: waiting() }), 5000);
+        ticker.unref();
+      } else if (s.value === 'running') this.reportProgress({ detail: `healthy at ${this.target}` });
+      else if (s.value === 'restarting') this.reportProgress({ detail: `restarting (${restarts} of ${maxRestarts}) after: ${error}` });
+      else if (s.value === 'failed') this.reportProgress({ detail: `failed: ${error}` });
+    });
   }
 
   /** Requests wait while the service (re)starts; a service that failed for good fails them at once. */

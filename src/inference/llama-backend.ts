@@ -34,7 +34,9 @@ export class LlamaCppInferenceBackend extends InferenceBackend {
   }
 
   protected async onStart(): Promise<void> {
+    this.reportProgress({ detail: `loading ${this.engineOptions.modelPath}` });
     this.engine = await LlamaEngine.load(this.engineOptions);
+    this.reportProgress({ detail: null, log: `loaded ${this.engine.modelName}: ${this.engine.parallel} sequences` });
   }
 
   protected async generate(task: AITask, prompt: string, signal: AbortSignal): Promise<string> {
