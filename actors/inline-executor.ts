@@ -1,6 +1,6 @@
 import type { ComputeTask } from '../src/compute-task.js';
 import { TaskExecutionError } from '../src/errors.js';
-import { toError } from '../src/internal/remote-error.js';
+import { toError } from './wire-codec.mjs';
 import type { ModuleFunctionRef } from '../src/task-types.js';
 import { callArguments, type ExecutionSink } from './execution-sink.js';
 import { moduleSpecifier } from './worker-pool.js';

@@ -305,6 +305,21 @@ async function bareBullmq(n: number): Promise<Record<string, number>> {
   return { value: n / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
+/** Sequential pipeline: one trivial function at a time (await each), p50/p99 round trip in µs. */
+async function sequential(executor: Executor, n: number): Promise<Record<string, number>> {
+  const backend = await ConcurrentExecutionBackend.create({ executor, maxWorkers: 2 });
+  const session = new Session({ backends: [backend] });
+  const lat: number[] = [];
+  for (let i = 0; i < n + 200; i++) {
+    const t0 = performance.now();
+    const [future] = await session.submitTasks([new ComputeTask({ function: trivial, args: [i] })]);
+    await future;
+    if (i >= 200) lat.push((performance.now() - t0) * 1000);
+  }
+  await session.close();
+  return { value: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
 const name = process.argv[2];
 switch (name) {
   case 'inline': out({ case: name, value: await functionTasks('inline', 100_000) }); break;
@@ -328,5 +343,8 @@ switch (name) {
   case 'memory': out({ case: name, ...(await memory(1_000_000)) }); break;
   case 'llm-embedded': out({ case: name, ...(await (await import('./inference.js')).embeddedVsDirect()) }); break;
   case 'llm-http': out({ case: name, ...(await (await import('./inference.js')).httpVsFetch()) }); break;
+  case 'seq-threads': out({ case: name, ...(await sequential('threads', 3000)) }); break;
+  case 'seq-processes': out({ case: name, ...(await sequential('processes', 3000)) }); break;
+  case 'seq-inline': out({ case: name, ...(await sequential('inline', 3000)) }); break;
   default: throw new Error(`unknown case ${name}`);
 }

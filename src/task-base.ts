@@ -2,7 +2,7 @@ import type { AnyActorRef } from 'xstate';
 import type { TaskMachineEvent, TaskStateName } from '../machines/task.machine.js';
 import { SessionError, TaskValidationError } from './errors.js';
 import type { TaskResult, TaskSnapshot } from './task-types.js';
-import type { ErrorData } from './internal/remote-error.js';
+import type { ErrorData } from '../actors/wire-codec.mjs';
 
 let autoUid = 0;
 /**

@@ -8,6 +8,7 @@ import { WorkerPool } from '../../actors/worker-pool.js';
 import type { ExecutionSink } from '../../actors/execution-sink.js';
 import { ComputeTask } from '../compute-task.js';
 import { TaskExecutionError } from '../errors.js';
+import { checkShippable } from '../internal/function-shipping.js';
 import type { BaseTask } from '../task-base.js';
 import { Backend, sendTask, type SubmitContext } from './backend.js';
 
@@ -77,6 +78,12 @@ export class ConcurrentExecutionBackend extends Backend {
 
   accepts(task: BaseTask): boolean {
     return task instanceof ComputeTask;
+  }
+
+  /** A function for a worker must ship (inline runs any closure as it is). */
+  override validate(task: BaseTask): void {
+    const fn = (task as ComputeTask).function;
+    if (this.pool && typeof fn === 'function') checkShippable(task.uid, fn, this.executor === 'threads' ? 'worker thread' : 'worker process', 'clone');
   }
 
   protected async onStart(): Promise<void> {

@@ -8,7 +8,8 @@ import { ComputeTask } from '../compute-task.js';
 import { bullConnection, redisOf } from '../distributed/distributed-worker.js';
 import { classKey, fits, keys, type JobOutcome, type Resources, type TaskData, type TaskOutcome } from '../distributed/protocol.js';
 import { BackendError, ResourceError, TaskExecutionError } from '../errors.js';
-import { rebuildError } from '../internal/remote-error.js';
+import { decodeError } from '../../actors/wire-codec.mjs';
+import { checkShippable, shipFunction } from '../internal/function-shipping.js';
 import type { BaseTask } from '../task-base.js';
 import type { ModuleFunctionRef } from '../task-types.js';
 import { Backend, sendTask, type SubmitContext } from './backend.js';
@@ -152,6 +153,12 @@ export class DistributedExecutionBackend extends Backend {
     return task instanceof ComputeTask;
   }
 
+  /** A function must ship as JSON (BullMQ job data): captured values JSON would change are refused. */
+  override validate(task: BaseTask): void {
+    const fn = (task as ComputeTask).function;
+    if (typeof fn === 'function') checkShippable(task.uid, fn, 'distributed worker (as JSON)', 'json');
+  }
+
   private async queueFor(need: Resources): Promise<{ queue: Queue; events: QueueEvents; cls: string }> {
     const cls = classKey(need);
     let q = this.queues.get(cls);
@@ -279,7 +286,7 @@ export class DistributedExecutionBackend extends Backend {
       const error =
         e.name === 'TaskExecutionError'
           ? new TaskExecutionError(e.message, { taskUid: task.uid, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal })
-          : rebuildError(e);
+          : decodeError(e);
       sendTask(task, { type: 'FAIL', error, exitCode: o.exitCode ?? null, stdout: o.stdout ?? null, stderr: o.stderr ?? null });
     }
     this.release(task);
@@ -363,6 +370,11 @@ export class DistributedExecutionBackend extends Backend {
   }
 }
 
+function functionData(fn: (...args: never[]) => unknown): NonNullable<TaskData['fn']> {
+  const shipped = shipFunction(fn);
+  return shipped.wire ? { source: shipped.source, wire: shipped.wire } : { source: shipped.source };
+}
+
 function taskData(task: ComputeTask): TaskData {
   const o = task.taskBackendSpecificKwargs;
   const fn = task.function;
@@ -370,7 +382,7 @@ function taskData(task: ComputeTask): TaskData {
     uid: task.uid,
     executable: task.executable,
     arguments: task.arguments,
-    fn: fn === undefined ? undefined : typeof fn === 'function' ? { source: fn.toString() } : { module: moduleSpecifier((fn as ModuleFunctionRef).module), export: (fn as ModuleFunctionRef).export },
+    fn: fn === undefined ? undefined : typeof fn === 'function' ? functionData(fn) : { module: moduleSpecifier((fn as ModuleFunctionRef).module), export: (fn as ModuleFunctionRef).export },
     args: task.args,
     kwargs: task.kwargs,
     options: { shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout },
