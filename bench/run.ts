@@ -41,7 +41,7 @@ function run(caseName: string): Record<string, number> {
 
 const want = (c: string) => only.length === 0 || only.some((o) => c.startsWith(o));
 const r: Record<string, Record<string, number>> = {};
-for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'seq-threads', 'seq-processes', 'seq-inline', 'py-seq', 'py-seq-asyncio', 'hpc-local', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'distributed', 'bare-bullmq', 'naive-actor', 'memory', 'llm-embedded', 'llm-http']) {
+for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'seq-threads', 'seq-processes', 'seq-inline', 'py-seq', 'py-seq-asyncio', 'closure-cost', 'hpc-local', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'distributed', 'bare-bullmq', 'naive-actor', 'memory', 'llm-embedded', 'llm-http']) {
   if (want(c)) {
     process.stderr.write(`running ${c}…\n`);
     r[c] = run(c);
@@ -81,6 +81,10 @@ if (r['telemetry-sustained']) {
 if (r.distributed && r['bare-bullmq']) {
   const d = r.distributed, b = r['bare-bullmq'];
   console.log(`distributed latency (submit → result): rhapsody p50 ${f(d.p50!, 1)} ms, p99 ${f(d.p99!, 1)} ms; bare BullMQ p50 ${f(b.p50!, 1)} ms, p99 ${f(b.p99!, 1)} ms`);
+}
+if (r['closure-cost']) {
+  const c = r['closure-cost'];
+  console.log(`closure shipping at submit: ${f(c.value!, 1)} µs per fresh closure object with captures (inspector), ${f(c.noCaptureUs!, 2)} µs for one that references nothing outside, ${f(c.cachedUs!, 2)} µs for one seen before`);
 }
 if (r.memory) {
   const m = r.memory;

@@ -58,10 +58,10 @@ function build(root: Fn): ShippedFunction {
     index.set(fn, at);
     const entry: FunctionWire['fns'][number] = { source: src };
     fns.push(entry);
-    const { referenced, declared } = sourceNames(src);
-    if (referenced.length === 0) return at;
+    const { outer, declared } = sourceNames(src);
+    if (outer.length === 0) return at; // nothing to look up: no inspector round trips
     let scopes: ReturnType<typeof scopesOf> | null = null;
-    for (const name of referenced) {
+    for (const name of outer) {
       if (PROVIDED.test(name) || problem) continue;
       scopes ??= readScopes(fn);
       const scope = scopes.find((s) => Object.prototype.hasOwnProperty.call(s.object, name));

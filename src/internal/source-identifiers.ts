@@ -79,6 +79,12 @@ export interface SourceNames {
   referenced: string[];
   /** names the function declares itself */
   declared: Set<string>;
+  /**
+   * referenced names worth looking up in its closure: neither declared by the function nor a
+   * global of the runtime (a module variable that shadows a global name, e.g. `crypto`, is not
+   * shipped: the worker's global is used)
+   */
+  outer: string[];
 }
 
 const cache = new Map<string, SourceNames>();
@@ -106,7 +112,9 @@ export function sourceNames(source: string): SourceNames {
     }
     if (!KEYWORDS.has(m[0])) referenced.add(m[0]);
   }
-  hit = { referenced: [...referenced], declared: declaredNames(code) };
+  const declared = declaredNames(code);
+  const outer = [...referenced].filter((n) => !declared.has(n) && !(n in globalThis));
+  hit = { referenced: [...referenced], declared, outer };
   if (cache.size > 10_000) cache.clear();
   cache.set(source, hit);
   return hit;
