@@ -41,7 +41,7 @@ export function stdoutOf(value: unknown): string {
 }
 
 /**
- * The default local backend: functions on worker threads (comlink), child Node processes or
+ * The default local backend: functions on worker threads, child Node processes or
  * inline; executables through a spawner process (execa), each in its own process group.
  *
  * @example
