@@ -316,6 +316,7 @@ export class WorkerPool {
         this.options.sink.failed(task, new TaskExecutionError(`Task ${task.uid}: cannot send it to the worker: ${(err as Error)?.message ?? err}`, { taskUid: task.uid }, { cause: err }));
       }
     }
+    for (const id of defs.keys()) slot.known.delete(id); // never delivered: send it with the next use
   }
 
   private async onTimeout(task: ComputeTask, ms: number): Promise<void> {

@@ -164,6 +164,21 @@ describe.each(['inline', 'threads', 'processes'] as const)('odd thrown values on
   });
 });
 
+describe.each(['threads', 'processes'] as const)('arguments that cannot be sent on %s', (executor) => {
+  it('fail their own task; the other tasks of the batch, and later ones with the same function, run', async () => {
+    await using s = await sessionFor(executor);
+    const double = (x: unknown) => (typeof x === 'number' ? x * 2 : 'odd');
+    const tasks = [1, () => 1, 3].map((x) => new ComputeTask({ function: double, args: [x] }));
+    await s.submitTasks(tasks);
+    await s.waitTasks(tasks);
+    expect(tasks.map((t) => t.state)).toEqual(['DONE', 'FAILED', 'DONE']);
+    expect(tasks[1]!.exception!.message).toMatch(/cannot send it to the worker/);
+    const later = new ComputeTask({ function: double, args: [5] });
+    await s.submitTasks([later]);
+    expect((await later).returnValue).toBe(10);
+  });
+});
+
 describe('inline runs any closure as it is', () => {
   it('native, bound and uncloneable captures run', async () => {
     await using s = await sessionFor('inline');
