@@ -1,7 +1,7 @@
 import type { TaskStateName } from '../machines/task.machine.js';
 import { SessionError, TaskValidationError } from './errors.js';
 import type { TaskResult, TaskSnapshot } from './task-types.js';
-import type { ErrorData } from './internal/remote-error.js';
+import type { ErrorData } from '../actors/wire-codec.mjs';
 import type { TaskSpec } from './run/task-handle.js';
 import type { TaskRun } from './run/task-run.js';
 

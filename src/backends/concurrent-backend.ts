@@ -5,6 +5,7 @@ import { InlineExecutor } from '../../actors/inline-executor.js';
 import { SpawnerPool } from '../../actors/spawner-pool.js';
 import { WorkerPool } from '../../actors/worker-pool.js';
 import { TaskExecutionError } from '../errors.js';
+import { checkShippable } from '../internal/function-shipping.js';
 import { processFailure } from '../run/outcome.js';
 import type { ComputeTaskSpec, Outcome, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import { Backend } from './backend.js';
@@ -30,7 +31,7 @@ type Run = TaskHandle<ComputeTaskSpec>;
 const isExecutable = (h: TaskHandle): boolean => (h.spec as ComputeTaskSpec).executable !== undefined;
 
 /**
- * The default local backend: functions on worker threads (comlink), child Node processes or
+ * The default local backend: functions on worker threads, child Node processes or
  * inline; executables through a spawner process (execa), each in its own process group.
  * Executables and functions wait in separate lanes, each with its own capacity.
  *
@@ -67,6 +68,12 @@ export class ConcurrentExecutionBackend extends Backend {
 
   accepts(spec: TaskSpec): boolean {
     return spec.kind === 'compute';
+  }
+
+  /** A function for a worker must ship (inline runs any closure as it is). */
+  override validate(spec: TaskSpec): void {
+    const fn = spec.kind === 'compute' ? spec.function : undefined;
+    if (this.pool && typeof fn === 'function') checkShippable(spec.uid, fn, this.executor === 'threads' ? 'worker thread' : 'worker process', 'clone');
   }
 
   protected async onStart(): Promise<void> {

@@ -7,7 +7,8 @@ import { moduleSpecifier } from '../../actors/worker-pool.js';
 import { bullConnection, redisOf } from '../distributed/distributed-worker.js';
 import { classKey, fits, keys, type JobOutcome, type Resources, type TaskData, type TaskOutcome } from '../distributed/protocol.js';
 import { BackendError, ResourceError, TaskExecutionError } from '../errors.js';
-import { rebuildError } from '../internal/remote-error.js';
+import { decodeError } from '../../actors/wire-codec.mjs';
+import { checkShippable, shipFunction } from '../internal/function-shipping.js';
 import { stdoutOf } from '../run/outcome.js';
 import type { ComputeTaskSpec, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { ModuleFunctionRef } from '../task-types.js';
@@ -171,6 +172,12 @@ export class DistributedExecutionBackend extends Backend {
     return spec.kind === 'compute';
   }
 
+  /** A function must ship as JSON (BullMQ job data): captured values JSON would change are refused. */
+  override validate(spec: TaskSpec): void {
+    const fn = spec.kind === 'compute' ? spec.function : undefined;
+    if (typeof fn === 'function') checkShippable(spec.uid, fn, 'distributed worker (as JSON)', 'json');
+  }
+
   private async queueFor(need: Resources): Promise<{ queue: Queue; events: QueueEvents; cls: string }> {
     const cls = classKey(need);
     let q = this.queues.get(cls);
@@ -306,7 +313,7 @@ export class DistributedExecutionBackend extends Backend {
       const error =
         e.name === 'TaskExecutionError'
           ? new TaskExecutionError(e.message, { taskUid: task.uid, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal })
-          : rebuildError(e);
+          : decodeError(e);
       task.fail(error, { exitCode: o.exitCode ?? null, stdout: o.stdout ?? null, stderr: o.stderr ?? null });
     }
     entry.settle();
@@ -390,6 +397,11 @@ export class DistributedExecutionBackend extends Backend {
   }
 }
 
+function functionData(fn: (...args: never[]) => unknown): NonNullable<TaskData['fn']> {
+  const shipped = shipFunction(fn);
+  return shipped.wire ? { source: shipped.source, wire: shipped.wire } : { source: shipped.source };
+}
+
 function taskData(task: ComputeTask): TaskData {
   const { spec } = task;
   const o = spec.taskBackendSpecificKwargs;
@@ -398,7 +410,7 @@ function taskData(task: ComputeTask): TaskData {
     uid: task.uid,
     executable: spec.executable,
     arguments: [...spec.arguments],
-    fn: fn === undefined ? undefined : typeof fn === 'function' ? { source: fn.toString() } : { module: moduleSpecifier((fn as ModuleFunctionRef).module), export: (fn as ModuleFunctionRef).export },
+    fn: fn === undefined ? undefined : typeof fn === 'function' ? functionData(fn) : { module: moduleSpecifier((fn as ModuleFunctionRef).module), export: (fn as ModuleFunctionRef).export },
     args: [...spec.args],
     kwargs: spec.kwargs,
     options: { shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout },
