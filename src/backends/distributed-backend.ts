@@ -12,6 +12,7 @@ import { stdoutOf } from '../run/outcome.js';
 import type { ComputeTaskSpec, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { ModuleFunctionRef } from '../task-types.js';
 import { Backend } from './backend.js';
+import { checkDistributedOptions } from './options/schemas.js';
 
 type ComputeTask = TaskHandle<ComputeTaskSpec>;
 
@@ -72,12 +73,12 @@ export class DistributedExecutionBackend extends Backend {
   private arriving: ComputeTask[] = [];
 
   constructor(options: DistributedExecutionBackendOptions = {}) {
-    super(options.name ?? 'distributed');
+    super(checkDistributedOptions(options).name ?? 'distributed');
     this.options = options;
     this.prefix = options.prefix ?? `rhapsody-${this.name}`.replace(/[^A-Za-z0-9_-]/g, '_');
   }
 
-  static create(options: DistributedExecutionBackendOptions = {}): Promise<DistributedExecutionBackend> {
+  static async create(options: DistributedExecutionBackendOptions = {}): Promise<DistributedExecutionBackend> {
     return new DistributedExecutionBackend(options).start();
   }
 
