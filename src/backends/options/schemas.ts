@@ -53,6 +53,7 @@ const distributed = optionsObject({
     .optional(),
   prefix: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'expected letters, digits, _ and -' }).optional(),
   workerTimeout: positiveMs().optional(),
+  redisTimeoutMs: positiveMs().optional(),
 });
 
 const url = name().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), { error: 'expected an http(s) URL, e.g. http://127.0.0.1:8000/v1' });
