@@ -28,11 +28,7 @@ function check(obj: Record<string, unknown>, uid: string, isField: (k: string) =
     if (!key.includes('_')) continue;
     const camel = camelOf(key);
     if (camel !== key && isField(camel)) {
-      throw new TaskValidationError(
-        `Invalid task ${uid}: "${prefix}${key}" is the Python spelling: use ${prefix}${camel} (rhapsody's options are camelCase)`,
-        uid,
-        `${prefix}${camel}`,
-      );
+      throw new TaskValidationError(`Invalid task ${uid}: "${prefix}${key}" is the Python spelling: use ${prefix}${camel} (rhapsody's options are camelCase)`, uid, `${prefix}${camel}`);
     }
   }
 }

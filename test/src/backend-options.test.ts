@@ -1,14 +1,7 @@
 // Every backend's options are checked by its constructor (zod at the edge), so `create()` rejects
 // with a BackendError naming the backend, the option and what is allowed (issue 11 item 4, issue 12 §2).
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  BackendError,
-  ConcurrentExecutionBackend,
-  DistributedExecutionBackend,
-  HpcExecutionBackend,
-  OpenAIInferenceBackend,
-  VllmInferenceBackend,
-} from '../../src/index.js';
+import { BackendError, ConcurrentExecutionBackend, DistributedExecutionBackend, HpcExecutionBackend, OpenAIInferenceBackend, VllmInferenceBackend } from '../../src/index.js';
 import { LlamaCppInferenceBackend } from '../../src/inference/llama.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
 

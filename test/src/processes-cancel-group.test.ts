@@ -49,7 +49,10 @@ describe('processes executor: the worker process group', { timeout: 90_000 }, ()
     const t = new ComputeTask({ function: startsASleeper, args: ['time-me-out'], taskBackendSpecificKwargs: { timeout: 1500 } });
     await s.submitTasks([t]);
     await sleeperRunning('time-me-out');
-    await t.then(() => undefined, () => undefined);
+    await t.then(
+      () => undefined,
+      () => undefined,
+    );
     expect(t.state).toBe('FAILED');
     expect(await gone('time-me-out')).toBe(true);
   });
@@ -62,7 +65,10 @@ describe('processes executor: the worker process group', { timeout: 90_000 }, ()
     });
     await s.submitTasks([t]);
     await sleeperRunning('exit-early');
-    await t.then(() => undefined, () => undefined);
+    await t.then(
+      () => undefined,
+      () => undefined,
+    );
     expect(t.state).toBe('FAILED');
     expect(t.exception?.message).toMatch(/exited with code 3/);
     expect(await gone('exit-early')).toBe(true);

@@ -19,7 +19,10 @@ async function failingStart(): Promise<HpcExecutionBackend> {
   const path = process.env.PATH;
   process.env.PATH = empty;
   try {
-    const err = await be.start().then(() => null, (e: unknown) => e);
+    const err = await be.start().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(BackendError);
     expect((err as Error).message).toMatch(/hpc failed to start: .*scontrol/);
   } finally {
@@ -42,7 +45,7 @@ describe('a backend whose start fails', () => {
     expect(be.state).toBe('SHUTDOWN');
   });
 
-  it('the issue\'s own case, nodes: [], is refused before anything starts', async () => {
+  it("the issue's own case, nodes: [], is refused before anything starts", async () => {
     await expect(HpcExecutionBackend.create({ nodes: [] })).rejects.toThrow(/at least one node/);
   });
 });

@@ -39,19 +39,25 @@ const distributed = optionsObject({
       nWorkers: count().optional(),
       workerResources: z
         .string()
-        .refine((s) => {
-          try {
-            parseResources(s);
-            return true;
-          } catch {
-            return false;
-          }
-        }, { error: 'expected NAME=number[,NAME=number], e.g. "GPU=1,CPU=4"' })
+        .refine(
+          (s) => {
+            try {
+              parseResources(s);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { error: 'expected NAME=number[,NAME=number], e.g. "GPU=1,CPU=4"' },
+        )
         .optional(),
       concurrency: count().optional(),
     })
     .optional(),
-  prefix: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'expected letters, digits, _ and -' }).optional(),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, { error: 'expected letters, digits, _ and -' })
+    .optional(),
   workerTimeout: positiveMs().optional(),
   redisTimeoutMs: positiveMs().optional(),
 });
