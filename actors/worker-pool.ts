@@ -122,11 +122,16 @@ export class WorkerPool {
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         execArgv: [],
+        // its own process group, so a kill reaches what the function started too (it still exits
+        // with us: the IPC channel closing ends it)
+        detached: true,
       });
       handle = child;
       send = (batch) => {
         if (child.connected) child.send(batch);
       };
+      // a worker that dies by itself (a crash, process.exit) takes what its function started along
+      child.once('exit', () => killGroup(child, false));
     }
     const slot: Slot = {
       handle, send, inFlight: new Map(), known: new Set(), alive: true, exclusive: false, lastError: null,
@@ -221,7 +226,7 @@ export class WorkerPool {
       }
       if (replace && !this.closed) this.replace(slot);
       if (slot.handle instanceof Worker) void slot.handle.terminate();
-      else slot.handle.kill('SIGKILL');
+      else killGroup(slot.handle);
       this.schedulePump();
     }
     await slot.exited;
@@ -369,6 +374,15 @@ export class WorkerPool {
       this.defs.set(id, { id, module: moduleSpecifier(ref.module), export: ref.export });
     }
     return id;
+  }
+}
+
+/** SIGKILLs a worker process's whole group (what its function started dies with it). */
+function killGroup(child: ChildProcess, leaderToo = true): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    if (leaderToo) child.kill('SIGKILL'); // no group left (ESRCH): the worker alone, if still there
   }
 }
 

@@ -1,6 +1,7 @@
 import { aiTaskSchema, validateTask } from './task-schemas.js';
 import { BaseTask, uidOf } from './task-base.js';
 import type { AITaskSpec } from './run/task-handle.js';
+import { refusePythonKeys } from './python-keys.js';
 
 export interface AITaskOptions {
   prompt: string | string[];
@@ -42,6 +43,7 @@ export class AITask extends BaseTask {
 
   constructor(options: AITaskOptions) {
     const uid = uidOf(options);
+    refusePythonKeys(options, uid, KNOWN);
     const o = validateTask(aiTaskSchema, options ?? {}, uid) as AITaskOptions;
     super(uid, o.backend);
     this.prompt = o.prompt;

@@ -1,6 +1,7 @@
 import { computeTaskSchema, validateTask } from './task-schemas.js';
 import { BaseTask, runOf, uidOf } from './task-base.js';
 import type { ComputeTaskSpec, RankInfo } from './run/task-handle.js';
+import { refusePythonKeys } from './python-keys.js';
 import type { LocalTaskOptions, TaskFunction } from './task-types.js';
 
 export interface ComputeTaskOptions {
@@ -49,6 +50,7 @@ export class ComputeTask extends BaseTask {
 
   constructor(options: ComputeTaskOptions) {
     const uid = uidOf(options);
+    refusePythonKeys(options, uid, KNOWN);
     const o = validateTask(computeTaskSchema, options ?? {}, uid) as ComputeTaskOptions;
     super(uid, o.backend);
     this.executable = o.executable;

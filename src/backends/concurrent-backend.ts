@@ -9,6 +9,7 @@ import { checkShippable } from '../internal/function-shipping.js';
 import { processFailure } from '../run/outcome.js';
 import type { ComputeTaskSpec, Outcome, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import { Backend } from './backend.js';
+import { checkConcurrentOptions } from './options/schemas.js';
 
 export { stdoutOf } from '../run/outcome.js';
 
@@ -52,7 +53,7 @@ export class ConcurrentExecutionBackend extends Backend {
   private readonly madeDirs = new Set<string>();
 
   constructor(options: ConcurrentExecutionBackendOptions = {}) {
-    super(options.name ?? 'concurrent');
+    super(checkConcurrentOptions(options).name ?? 'concurrent');
     this.executor = options.executor ?? 'threads';
     this.maxWorkers = options.maxWorkers ?? availableParallelism();
     this.maxProcesses = options.maxProcesses ?? 32;
@@ -62,7 +63,7 @@ export class ConcurrentExecutionBackend extends Backend {
   }
 
   /** Creates and starts a backend (Python's `await ConcurrentExecutionBackend(...)`). */
-  static create(options: ConcurrentExecutionBackendOptions = {}): Promise<ConcurrentExecutionBackend> {
+  static async create(options: ConcurrentExecutionBackendOptions = {}): Promise<ConcurrentExecutionBackend> {
     return new ConcurrentExecutionBackend(options).start();
   }
 

@@ -16,6 +16,7 @@ import { processFailure } from '../run/outcome.js';
 import type { ComputeTaskSpec, Outcome, RankInfo, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { ModuleFunctionRef } from '../task-types.js';
 import { Backend } from './backend.js';
+import { checkHpcOptions } from './options/schemas.js';
 
 export interface HpcExecutionBackendOptions {
   name?: string;
@@ -64,7 +65,7 @@ export class HpcExecutionBackend extends Backend {
   });
 
   constructor(options: HpcExecutionBackendOptions = {}) {
-    super(options.name ?? 'hpc');
+    super(checkHpcOptions(options).name ?? 'hpc');
     this.backfill = true;
     this.options = options;
     this.launcherKind = options.launcher ?? 'local';
@@ -74,7 +75,7 @@ export class HpcExecutionBackend extends Backend {
     else throw new BackendError(`unknown launcher "${String(this.launcherKind)}" (local, slurm, mpi)`, this.name);
   }
 
-  static create(options: HpcExecutionBackendOptions = {}): Promise<HpcExecutionBackend> {
+  static async create(options: HpcExecutionBackendOptions = {}): Promise<HpcExecutionBackend> {
     return new HpcExecutionBackend(options).start();
   }
 

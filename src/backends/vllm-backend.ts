@@ -9,6 +9,7 @@ import type { Policy } from '../hpc/policy.js';
 import { srunArgs } from '../hpc/srun-args.js';
 import type { InferenceOptions } from './inference-backend.js';
 import { OpenAICompatibleBackend } from './openai-backend.js';
+import { checkVllmOptions } from './options/schemas.js';
 
 export interface ServiceCommandInput {
   model: string;
@@ -56,6 +57,11 @@ export interface VllmInferenceBackendOptions extends InferenceOptions {
 
 type ServiceActor = Actor<typeof modelServiceMachine>;
 
+/** The client side of the service: requests go to its endpoint under the served name. */
+function clientOptions(o: VllmInferenceBackendOptions) {
+  return { ...o, model: o.servedModelName ?? o.model, name: o.name ?? 'vllm', endpoint: `http://${o.host ?? '127.0.0.1'}:${o.port ?? 0}/v1` };
+}
+
 /**
  * A managed model service: launches the server (vLLM by default, any OpenAI-compatible command),
  * waits for `/health`, restarts it (bounded) when it dies — requests wait for it and retry — and
@@ -69,11 +75,11 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
   private serviceActor: ServiceActor | null = null;
 
   constructor(options: VllmInferenceBackendOptions) {
-    super({ ...options, model: options.servedModelName ?? options.model, name: options.name ?? 'vllm', endpoint: `http://${options.host ?? '127.0.0.1'}:${options.port ?? 0}/v1` });
+    super(clientOptions(checkVllmOptions(options)));
     this.service = options;
   }
 
-  static create(options: VllmInferenceBackendOptions): Promise<VllmInferenceBackend> {
+  static async create(options: VllmInferenceBackendOptions): Promise<VllmInferenceBackend> {
     return new VllmInferenceBackend(options).start();
   }
 
