@@ -63,7 +63,7 @@ export class InlineExecutor {
     const fn = task.function!;
     if (typeof fn !== 'function') {
       this.sink.started(task);
-      this.loadModule(fn).then(
+      this.loadModule(fn as ModuleFunctionRef).then(
         (f) => this.call(task, f),
         (err) => this.sink.failed(task, toError(err)),
       );

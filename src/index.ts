@@ -60,3 +60,8 @@ export { VllmInferenceBackend } from './backends/vllm-backend.js';
 export type { VllmInferenceBackendOptions, ServiceCommandInput } from './backends/vllm-backend.js';
 export { writeTinyModel, TINY_MODEL_SENTENCE } from './inference/tiny-model.js';
 export type { TinyModelOptions } from './inference/tiny-model.js';
+export { DaskExecutionBackend } from './backends/dask-backend.js';
+export type { DaskExecutionBackendOptions, DaskOutcome } from './backends/dask-backend.js';
+export type { DaskSlurmOptions } from '../actors/dask-slurm-workers.js';
+export type { PythonFunctionRef } from './task-types.js';
+export { daskClientMachine } from '../machines/dask-client.machine.js';

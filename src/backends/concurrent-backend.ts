@@ -10,6 +10,7 @@ import { ComputeTask } from '../compute-task.js';
 import { TaskExecutionError } from '../errors.js';
 import type { BaseTask } from '../task-base.js';
 import { Backend, sendTask, type SubmitContext } from './backend.js';
+import { refusePythonFunction } from './python-function.js';
 
 export type Executor = 'threads' | 'processes' | 'inline';
 
@@ -77,6 +78,10 @@ export class ConcurrentExecutionBackend extends Backend {
 
   accepts(task: BaseTask): boolean {
     return task instanceof ComputeTask;
+  }
+
+  override validate(task: BaseTask): void {
+    refusePythonFunction(task, this.name);
   }
 
   protected async onStart(): Promise<void> {

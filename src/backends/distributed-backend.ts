@@ -13,6 +13,7 @@ import type { BaseTask } from '../task-base.js';
 import type { ModuleFunctionRef } from '../task-types.js';
 import { Backend, sendTask, type SubmitContext } from './backend.js';
 import { stdoutOf } from './concurrent-backend.js';
+import { refusePythonFunction } from './python-function.js';
 
 export interface DistributedExecutionBackendOptions {
   name?: string;
@@ -150,6 +151,10 @@ export class DistributedExecutionBackend extends Backend {
 
   accepts(task: BaseTask): boolean {
     return task instanceof ComputeTask;
+  }
+
+  override validate(task: BaseTask): void {
+    refusePythonFunction(task, this.name);
   }
 
   private async queueFor(need: Resources): Promise<{ queue: Queue; events: QueueEvents; cls: string }> {

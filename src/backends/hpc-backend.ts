@@ -15,6 +15,7 @@ import { rebuildError } from '../internal/remote-error.js';
 import type { BaseTask } from '../task-base.js';
 import type { ModuleFunctionRef } from '../task-types.js';
 import { Backend, sendTask, type SubmitContext } from './backend.js';
+import { refusePythonFunction } from './python-function.js';
 
 export interface HpcExecutionBackendOptions {
   name?: string;
@@ -106,6 +107,7 @@ export class HpcExecutionBackend extends Backend {
   }
 
   override validate(task: BaseTask): void {
+    refusePythonFunction(task, this.name);
     const t = task as ComputeTask;
     jobShape(t.uid, t.taskBackendSpecificKwargs, t.function !== undefined);
   }
