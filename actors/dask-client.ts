@@ -1,4 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, delimiter } from 'node:path';
 import { processGone } from './process-spawner.js';
@@ -72,6 +74,29 @@ export function pythonPathEnv(extra: string[] = []): string {
 }
 
 /**
+ * SIGKILLs every process on this machine whose environment carries the token: what the client's
+ * workers started (commands run in their own sessions, so a dead worker orphans them). Linux /proc.
+ */
+export function killTokenProcesses(token: string): void {
+  const needle = `RHAPSODY_DASK_TOKEN=${token}\0`;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile, or not ours
+    }
+  }
+}
+
+/**
  * The Dask client process (actors/dask_bridge.py) as an actor: JSON lines over stdio, submissions
  * batched per tick, one pending promise per task key. It runs in its own process group, so a
  * LocalCluster's worker processes go with it when it is killed.
@@ -86,9 +111,12 @@ export class DaskClient {
   private dead: string | null = null;
   private waiters: Array<(m: any) => void> = [];
   readonly exited: Promise<void>;
+  /** in the environment of the client and of every process its own workers start */
+  readonly token: string;
   ready!: DaskReady;
 
-  private constructor(private readonly child: ChildProcess, private readonly events: DaskClientEvents) {
+  private constructor(private readonly child: ChildProcess, private readonly events: DaskClientEvents, token: string) {
+    this.token = token;
     this.exited = processGone(child);
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.onData(chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderrTail = (this.stderrTail + chunk).slice(-4000)));
@@ -98,18 +126,20 @@ export class DaskClient {
 
   /** Starts the process and waits for its `ready` line (or its fatal error). */
   static async start(options: { python: string; pythonPath?: string[]; config: DaskBridgeConfig; events?: DaskClientEvents; timeoutMs?: number }): Promise<DaskClient> {
+    const token = randomUUID();
     const child = spawn(options.python, [BRIDGE, JSON.stringify(options.config)], {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
-      env: { ...process.env, PYTHONPATH: pythonPathEnv(options.pythonPath), PYTHONUNBUFFERED: '1' },
+      env: { ...process.env, PYTHONPATH: pythonPathEnv(options.pythonPath), PYTHONUNBUFFERED: '1', RHAPSODY_DASK_TOKEN: token },
     });
     child.on('error', () => undefined);
-    const client = new DaskClient(child, options.events ?? {});
+    const client = new DaskClient(child, options.events ?? {}, token);
     const first = await Promise.race([
       client.next(),
       new Promise<any>((r) => setTimeout(() => r({ ev: 'fatal', error: `no answer within ${(options.timeoutMs ?? 120_000) / 1000} s` }), options.timeoutMs ?? 120_000).unref()),
     ]);
     if (first?.ev !== 'ready') {
+      client.closing = true;
       client.kill();
       await client.exited;
       throw new Error(`the Dask client process failed to start: ${first?.error ?? 'it exited'}${client.stderrTail ? `\n${client.stderrTail.trim().slice(-1500)}` : ''}`);
@@ -160,6 +190,7 @@ export class DaskClient {
     await this.exited;
     clearTimeout(timer);
     this.kill(); // whatever the process left in its group (spawned workers' helpers)
+    killTokenProcesses(this.token);
   }
 
   /** SIGKILLs the process group. */
@@ -235,7 +266,10 @@ export class DaskClient {
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     const unexpected = !this.closing;
     this.dead ??= `the Dask client process (pid ${this.child.pid}) exited (${signal ?? `code ${code}`})${unexpected && this.stderrTail ? `: ${this.stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
-    if (unexpected) this.kill(); // its cluster's worker processes, if any
+    if (unexpected) {
+      this.kill(); // its cluster's worker processes, if any
+      killTokenProcesses(this.token); // and the commands those workers were running
+    }
     for (const id of [...this.pending.keys()]) this.settle(this.lost(id));
     for (const w of this.waiters.splice(0)) w(null);
     if (unexpected) this.events.died?.(this.dead);

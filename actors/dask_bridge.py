@@ -83,11 +83,13 @@ class Bridge:
         if mode == "address":
             self.client = await Client(cfg["address"], asynchronous=True, timeout=timeout)
         elif mode == "cluster":
-            self.cluster = make_cluster_object(cfg["cluster"])
+            # made off the event loop: a synchronous cluster starts its own loop thread
+            self.cluster = await asyncio.to_thread(make_cluster_object, cfg["cluster"])
             self.owned = True
             if cfg.get("scale") is not None:
                 self.cluster.scale(cfg["scale"])
-            self.client = await Client(self.cluster, asynchronous=True, timeout=timeout)
+            # by address: a Client given a synchronous cluster object would run on that cluster's loop
+            self.client = await Client(self.cluster.scheduler_address, asynchronous=True, timeout=timeout)
         else:
             loc = cfg.get("local") or {}
             n = 0 if mode == "scheduler" else int(loc.get("nWorkers", 2))
@@ -118,7 +120,7 @@ class Bridge:
         info = self.client.scheduler_info()
         emit({"ev": "ready", "pid": os.getpid(), "scheduler": info.get("address"), "mode": mode,
               "cluster": type(self.cluster).__name__ if self.cluster is not None else None,
-              "dashboard": getattr(self.cluster, "dashboard_link", None) if self.cluster is not None else None,
+              "dashboard": self.client.dashboard_link if info.get("services", {}).get("dashboard") else None,
               "workers": self.workers()})
         self.workers_seen = sorted(w["address"] for w in self.workers())
 

@@ -70,9 +70,12 @@ def _current():
 
 
 def _released(w, key):
-    """Has the scheduler released or cancelled this task (client cancel, client gone)?"""
+    """Has the scheduler released or cancelled this task (client cancel, client gone), or is the
+    worker closing (its command would outlive it: it runs in its own session)?"""
     if w is None:
         return False
+    if getattr(getattr(w, "status", None), "name", "") in ("closing", "closed", "closing_gracefully", "failed"):
+        return True
     tasks = getattr(getattr(w, "state", w), "tasks", {})
     ts = tasks.get(key)
     return ts is None or ts.state in ("cancelled", "released", "forgotten")

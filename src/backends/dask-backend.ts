@@ -141,7 +141,7 @@ export class DaskExecutionBackend extends Backend {
       const client = await DaskClient.start({
         python, pythonPath: o.pythonPath, config, timeoutMs: o.workerTimeout ?? 120_000,
         events: {
-          workers: (workers) => this.clientActor.send({ type: 'WORKERS', workers, slurmSteps: this.slurmWorkers?.pids }),
+          workers: (workers) => this.toClient({ type: 'WORKERS', workers, slurmSteps: this.slurmWorkers?.pids }),
           died: (reason) => this.clientDied(reason),
         },
       });
@@ -156,10 +156,10 @@ export class DaskExecutionBackend extends Backend {
         }
       }
       const r = client.ready;
-      this.clientActor.send({ type: 'READY', pid: r.pid, python, scheduler: r.scheduler, cluster: r.cluster, dashboard: r.dashboard, workers: r.workers });
-      this.clientActor.send({ type: 'WORKERS', workers: r.workers, slurmSteps: this.slurmWorkers?.pids });
+      this.toClient({ type: 'READY', pid: r.pid, python, scheduler: r.scheduler, cluster: r.cluster, dashboard: r.dashboard, workers: r.workers });
+      this.toClient({ type: 'WORKERS', workers: r.workers, slurmSteps: this.slurmWorkers?.pids });
     } catch (err) {
-      this.clientActor.send({ type: 'FAILED', error: (err as Error).message });
+      this.toClient({ type: 'FAILED', error: (err as Error).message });
       await this.slurmWorkers?.close();
       await this.client?.close(5_000);
       throw err;
@@ -167,15 +167,20 @@ export class DaskExecutionBackend extends Backend {
   }
 
   protected async onShutdown(): Promise<void> {
-    this.clientActor.send({ type: 'CLOSE' });
+    this.toClient({ type: 'CLOSE' });
     await this.slurmWorkers?.close();
     await this.client?.close();
-    this.clientActor.send({ type: 'CLOSED' });
+    this.toClient({ type: 'CLOSED' });
     this.clientActor.stop();
   }
 
+  /** Chart events for the client process; none once it is closed or failed. */
+  private toClient(event: Parameters<typeof this.clientActor.send>[0]): void {
+    if (this.clientActor.getSnapshot().status === 'active') this.clientActor.send(event);
+  }
+
   private clientDied(reason: string): void {
-    this.clientActor.send({ type: 'FAILED', error: reason });
+    this.toClient({ type: 'FAILED', error: reason });
     void this.slurmWorkers?.close();
   }
 

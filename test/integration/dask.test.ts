@@ -154,7 +154,7 @@ describe('DaskExecutionBackend on a LocalCluster', () => {
   });
 
   it('shows the client process, its cluster and workers in the inspector', async () => {
-    const client = inspected.filter((e) => e.type === '@xstate.snapshot' && e.actorRef.id === 'dask-client:dask');
+    const client = inspected.filter((e) => e.type === '@xstate.snapshot' && (e.actorRef as { id?: string }).id === 'dask-client:dask');
     expect(client.length).toBeGreaterThan(0);
     const snap = dask.clientState;
     expect(snap.value).toBe('ready');
@@ -162,7 +162,7 @@ describe('DaskExecutionBackend on a LocalCluster', () => {
     expect(snap.context.python).toMatch(/python/);
     expect(snap.context.workers.map((w) => w.name).sort()).toEqual(['rhapsody-0', 'rhapsody-1']);
     expect(snap.context.workers.find((w) => w.name === 'rhapsody-0')!.resources).toEqual({ GPU: 1, CPU: 1 });
-    expect(inspected.some((e) => e.type === '@xstate.snapshot' && e.actorRef.id === dask._actor.id)).toBe(true);
+    expect(inspected.some((e) => e.type === '@xstate.snapshot' && (e.actorRef as { id?: string }).id === dask._actor.id)).toBe(true);
   });
 
   it('rejects options that exclude each other and an interpreter that cannot import distributed (naming what was tried and how to install)', async () => {
