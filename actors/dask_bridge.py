@@ -51,13 +51,17 @@ def make_cluster_object(text):
             obj = getattr(obj, part)
         return obj()
     env = {"__builtins__": __builtins__}
-    # names used as `package.module.X(...)` resolve once their top-level package is imported
+    # `package.module.X(...)`: import package, package.module, ... as far as they are modules
     import re
-    for name in set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)\s*\.", text)):
-        try:
-            env[name] = importlib.import_module(name)
-        except ImportError:
-            pass
+    for dotted in set(re.findall(r"(?<![\w.])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)", text)):
+        parts = dotted.split(".")
+        for i in range(1, len(parts)):
+            try:
+                mod = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                break
+            if i == 1:
+                env[parts[0]] = mod
     return eval(text, env)  # noqa: S307  (the user's own cluster expression, run in their client process)
 
 
@@ -98,7 +102,7 @@ class Bridge:
             per = res if isinstance(res, list) else [res] * n
             self.cluster = await LocalCluster(n_workers=0, threads_per_worker=threads, processes=True,
                                               host=cfg.get("host", "127.0.0.1"), dashboard_address=None,
-                                              asynchronous=True, silence_logs=40)
+                                              asynchronous=True, silence_logs=int(os.environ.get("RHAPSODY_DASK_LOGLEVEL", "40")))
             self.owned = True
             base = self.cluster.new_spec
             for i in range(n):

@@ -37,6 +37,13 @@ describe('examples', () => {
     expect(out).toMatch(/DONE -> 144\n?$/);
   }, 130_000);
 
+  it('09-dask: the three kinds, a Python callable and a GPU task on the default LocalCluster', async () => {
+    const out = await run('examples/09-dask.ts');
+    expect(out.match(/: DONE -> /g)).toHaveLength(11);
+    expect(out).toContain('DONE -> 5\n');
+    expect(out).toMatch(/DONE -> 144\n?$/);
+  }, 130_000);
+
   it('06-mixed-hpc-ai: a simulation, then its AI summary on the embedded engine', async () => {
     const out = await run('examples/06-mixed-hpc-ai.ts');
     expect(out).toContain('Simulation Done: energy converged to -1.274 after 412 steps\n');
