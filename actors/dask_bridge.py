@@ -28,8 +28,53 @@ KINDS = {"cmd": W.run_cmd, "py": W.call_py, "js": W.run_js}
 LOST_AFTER_S = 5.0
 
 
+class Out:
+    """The protocol stream: a private copy of the original stdout, written without ever blocking the
+    event loop (a LocalCluster's scheduler shares it: a slow reader must not stall heartbeats).
+    fd 1 itself goes to stderr, so stray prints (ours, a library's, a LocalCluster worker's) cannot
+    corrupt the stream."""
+    writer = None
+    pending = []
+
+
 def out(line):
-    sys.stdout.write(line + "\n")
+    data = (line + "\n").encode()
+    if Out.writer is None:
+        Out.pending.append(data)
+    else:
+        Out.writer.write(data)
+
+
+async def open_protocol_stream():
+    fd = os.dup(1)
+    os.dup2(2, 1)
+    loop = asyncio.get_running_loop()
+    f = os.fdopen(fd, "wb")
+    try:
+        transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, f)
+        Out.writer = asyncio.StreamWriter(transport, protocol, None, loop)
+    except ValueError:  # a regular file (debugging by hand): plain blocking writes
+
+        class FileWriter:
+            def write(self, data):
+                f.write(data)
+                f.flush()
+
+            async def drain(self):
+                pass
+        Out.writer = FileWriter()
+    for data in Out.pending:
+        Out.writer.write(data)
+    Out.pending = []
+
+
+async def drain():
+    """Waits until the backend has read everything (before exiting)."""
+    if Out.writer is not None:
+        try:
+            await asyncio.wait_for(Out.writer.drain(), 5)
+        except Exception:  # noqa: BLE001  (reader gone)
+            pass
 
 
 def emit(obj):
@@ -213,7 +258,6 @@ class Bridge:
                         out('{"ev":"done","id":%s,"ok":true,"kind":"%s","data":%s}' % (json.dumps(tid), kind, v[1]))
                     else:
                         emit({"ev": "done", "id": tid, "ok": False, "category": "task", "error": v[1]})
-                sys.stdout.flush()
         finally:
             self.gathering = False
 
@@ -245,13 +289,12 @@ class Bridge:
             if seen != self.workers_seen:
                 self.workers_seen = seen
                 emit({"ev": "workers", "workers": self.workers()})
-                sys.stdout.flush()
 
     async def fatal(self, message):
         for tid in list(self.futures):
             emit({"ev": "done", "id": tid, "ok": False, "category": "backend", "error": {"type": "BackendError", "message": message, "traceback": ""}})
         emit({"ev": "fatal", "error": message})
-        sys.stdout.flush()
+        await drain()
         self.closing = True
         await self.close(quick=True)
         os._exit(3)
@@ -303,24 +346,23 @@ class Bridge:
                     break
             except Exception as exc:  # noqa: BLE001
                 emit({"ev": "error", "op": op, "error": err_data(exc)})
-            sys.stdout.flush()
         monitor.cancel()
         await self.close()
         emit({"ev": "closed"})
-        sys.stdout.flush()
+        await drain()
 
 
 async def amain():
     cfg = json.loads(sys.argv[1])
+    await open_protocol_stream()
     bridge = Bridge(cfg)
     try:
         await bridge.start()
     except BaseException as exc:  # noqa: BLE001
         emit({"ev": "fatal", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
-        sys.stdout.flush()
+        await drain()
         await bridge.close(quick=True)
         os._exit(3)
-    sys.stdout.flush()
     await bridge.run()
 
 
