@@ -22,7 +22,13 @@ async function rate(make: (i: number) => ComputeTask, n: number): Promise<number
   const tasks = Array.from({ length: n }, (_, i) => make(i));
   const t = performance.now();
   await session.submitTasks(tasks);
-  await session.waitTasks(tasks);
+  try {
+    await session.waitTasks(tasks, { timeout: 600_000 });
+  } catch (err) {
+    // a stuck phase says why (the client process's recent stderr: Dask's own log)
+    process.stderr.write(`${(dask as unknown as { client: { stderrTail: string } }).client.stderrTail}\n`);
+    throw err;
+  }
   const bad = tasks.find((x) => x.state !== 'DONE');
   if (bad) throw new Error(`${bad.uid} ${bad.state}: ${bad.exception?.message}`);
   return n / ((performance.now() - t) / 1000);
@@ -49,10 +55,10 @@ log('warm'); await rate(exe, 20);
 log('warm fn'); await rate(fn, 200);
 log('warm floor'); await floor('functions', 200);
 
-log('exec'); const exec = await rate(exe, N_EXEC);
-log('exec floor'); const execFloor = await floor('exec', N_EXEC);
 log('fn'); const fnRate = await rate(fn, N_FN);
 log('fn floor'); const fnFloor = await floor('functions', N_FN);
+log('exec'); const exec = await rate(exe, N_EXEC);
+log('exec floor'); const execFloor = await floor('exec', N_EXEC);
 log('seq'); const seq = await p50(N_SEQ);
 log('seq floor'); const seqFloor = await floor('latency', N_SEQ);
 const r = { exec, execFloor, fn: fnRate, fnFloor, seq, seqFloor };
