@@ -24,6 +24,9 @@ import traceback
 import rhapsody_dask_worker as W  # pickled by reference: workers import it by name
 
 KINDS = {"cmd": W.run_cmd, "py": W.call_py, "js": W.run_js}
+# Finished results fetched per gather when many tasks are in flight, and how long to let them pile up.
+GATHER_BATCH = 256
+GATHER_WAIT_S = 0.02
 # How long the client may stay disconnected from the scheduler before the bridge gives up.
 LOST_AFTER_S = 5.0
 
@@ -239,6 +242,10 @@ class Bridge:
     async def gather(self):
         try:
             while self.ready:
+                # many in flight (throughput, not a pipeline): let results pile up briefly, so one
+                # gather round trip (scheduler + workers) fetches many instead of a few
+                if len(self.ready) < GATHER_BATCH and len(self.futures) > len(self.ready) + 8:
+                    await asyncio.sleep(GATHER_WAIT_S)
                 batch, self.ready = self.ready, []
                 try:
                     values = await self.client.gather([f for _, f, _ in batch])
