@@ -21,7 +21,7 @@ export class InlineExecutor {
     const fn = h.spec.function!;
     h.start();
     if (typeof fn !== 'function') {
-      this.loadModule(fn).then(
+      this.loadModule(fn as ModuleFunctionRef).then(
         (f) => this.call(h, f),
         (err) => h.fail(toError(err)),
       );

@@ -58,3 +58,8 @@ export { OpenAIInferenceBackend } from './backends/openai-backend.js';
 export type { OpenAIInferenceBackendOptions } from './backends/openai-backend.js';
 export { VllmInferenceBackend } from './backends/vllm-backend.js';
 export type { VllmInferenceBackendOptions, ServiceCommandInput } from './backends/vllm-backend.js';
+export { DaskExecutionBackend } from './backends/dask-backend.js';
+export type { DaskExecutionBackendOptions, DaskOutcome } from './backends/dask-backend.js';
+export type { DaskSlurmOptions } from '../actors/dask-slurm-workers.js';
+export type { PythonFunctionRef } from './task-types.js';
+export { daskClientMachine } from '../machines/dask-client.machine.js';

@@ -13,6 +13,8 @@ const moduleRef = z.object({
   export: z.string().min(1).optional(),
 });
 
+const pythonRef = z.strictObject({ python: z.string().min(1) });
+
 const localOptions = z.looseObject({
   shell: z.union([z.boolean(), z.string()]).optional(),
   cwd: z.string().optional(),
@@ -26,7 +28,7 @@ export const computeTaskSchema = z
     backend: backendName.optional(),
     executable: z.string().min(1).optional(),
     arguments: stringArray.optional(),
-    function: z.union([z.custom<(...a: any[]) => unknown>((v) => typeof v === 'function', 'must be a function'), moduleRef]).optional(),
+    function: z.union([z.custom<(...a: any[]) => unknown>((v) => typeof v === 'function', 'must be a function'), moduleRef, pythonRef]).optional(),
     args: z.array(z.unknown()).optional(),
     kwargs: z.record(z.string(), z.unknown()).optional(),
     captureStdio: z.boolean().optional(),

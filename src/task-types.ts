@@ -37,7 +37,12 @@ export interface ModuleFunctionRef {
   export?: string;
 }
 
-export type TaskFunction = ((...args: any[]) => unknown) | ModuleFunctionRef;
+/** A Python callable by reference, run natively by DaskExecutionBackend: `{ python: 'pkg.module:fn' }`. */
+export interface PythonFunctionRef {
+  python: string;
+}
+
+export type TaskFunction = ((...args: any[]) => unknown) | ModuleFunctionRef | PythonFunctionRef;
 
 /** Options the local backend reads from `taskBackendSpecificKwargs`. */
 export interface LocalTaskOptions {

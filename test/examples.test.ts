@@ -52,6 +52,13 @@ describe('examples', () => {
     expect(out).toMatch(/DONE -> 144\n?$/);
   }, 130_000);
 
+  it('09-dask: the three kinds, a Python callable and a GPU task on the default LocalCluster', async () => {
+    const out = await run('examples/09-dask.ts');
+    expect(out.match(/: DONE -> /g)).toHaveLength(11);
+    expect(out).toContain('DONE -> 5\n');
+    expect(out).toMatch(/DONE -> 144\n?$/);
+  }, 130_000);
+
   it('06-mixed-hpc-ai: a simulation, then its AI summary on the embedded engine; nothing left in the temp dir', async () => {
     const { out, left } = await runInTmp('examples/06-mixed-hpc-ai.ts');
     expect(left).toEqual([]);

@@ -13,6 +13,8 @@ command -v srun >/dev/null 2>&1 || need+=(slurm-client)
 command -v munged >/dev/null 2>&1 || need+=(munge)
 command -v mpirun >/dev/null 2>&1 || need+=(openmpi-bin)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# Dask (DaskExecutionBackend): Debian's python3-distributed, seen by /usr/bin/python3
+/usr/bin/python3 -c 'import distributed' >/dev/null 2>&1 || need+=(python3-distributed)
 # the embedded LLM engine (node-llama-cpp, CPU build, no GPU variants) for the inference tests
 bash "$(dirname "$0")/engines/llama-install.sh" >&2 || echo "node-llama-cpp could not be installed: the inference tests will fail" >&2
 [ "${#need[@]}" -eq 0 ] && exit 0

@@ -12,6 +12,7 @@ import { Backend } from './backend.js';
 import { checkConcurrentOptions } from './options/schemas.js';
 
 export { stdoutOf } from '../run/outcome.js';
+import { refusePythonFunction } from './python-function.js';
 
 export type Executor = 'threads' | 'processes' | 'inline';
 
@@ -74,6 +75,7 @@ export class ConcurrentExecutionBackend extends Backend {
   /** A function for a worker must ship (inline runs any closure as it is). */
   override validate(spec: TaskSpec): void {
     const fn = spec.kind === 'compute' ? spec.function : undefined;
+    refusePythonFunction(spec, this.name);
     if (this.pool && typeof fn === 'function') checkShippable(spec.uid, fn, this.executor === 'threads' ? 'worker thread' : 'worker process', 'clone');
   }
 

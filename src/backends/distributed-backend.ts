@@ -15,6 +15,7 @@ import { withDeadline } from '../internal/deadline.js';
 import { RedisWatch, redisWhere } from '../distributed/redis-watch.js';
 import type { ModuleFunctionRef } from '../task-types.js';
 import { Backend } from './backend.js';
+import { refusePythonFunction } from './python-function.js';
 import { checkDistributedOptions } from './options/schemas.js';
 
 type ComputeTask = TaskHandle<ComputeTaskSpec>;
@@ -188,6 +189,7 @@ export class DistributedExecutionBackend extends Backend {
   /** A function must ship as JSON (BullMQ job data): captured values JSON would change are refused. */
   override validate(spec: TaskSpec): void {
     const fn = spec.kind === 'compute' ? spec.function : undefined;
+    refusePythonFunction(spec, this.name);
     if (typeof fn === 'function') checkShippable(spec.uid, fn, 'distributed worker (as JSON)', 'json');
   }
 

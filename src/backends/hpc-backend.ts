@@ -17,6 +17,7 @@ import type { ComputeTaskSpec, Outcome, RankInfo, TaskHandle, TaskSpec } from '.
 import type { ModuleFunctionRef } from '../task-types.js';
 import { Backend } from './backend.js';
 import { checkHpcOptions } from './options/schemas.js';
+import { refusePythonFunction } from './python-function.js';
 
 export interface HpcExecutionBackendOptions {
   name?: string;
@@ -106,6 +107,7 @@ export class HpcExecutionBackend extends Backend {
   }
 
   override validate(spec: TaskSpec): void {
+    refusePythonFunction(spec, this.name);
     const t = spec as ComputeTaskSpec;
     jobShape(t.uid, t.taskBackendSpecificKwargs, t.function !== undefined);
     if (typeof t.function === 'function') checkShippable(t.uid, t.function, 'rank process (as JSON)', 'json');
