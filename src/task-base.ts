@@ -1,5 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { TaskMachineEvent, TaskStateName } from '../machines/task.machine.js';
+import type { PendingReason, RetryPolicy } from '../machines/task-guards.js';
 import { SessionError, TaskValidationError } from './errors.js';
 import type { TaskResult, TaskSnapshot } from './task-types.js';
 import type { ErrorData } from './internal/remote-error.js';
@@ -26,7 +27,7 @@ export function nextTaskUid(): string {
 }
 
 /** Fields a user may not set as extras: they would shadow the task's own API. */
-const RESERVED = new Set(['then', 'catch', 'finally', 'cancel', 'toJSON', 'state', 'stdout', 'stderr', 'exitCode', 'returnValue', 'response', 'exception']);
+const RESERVED = new Set(['then', 'catch', 'finally', 'cancel', 'toJSON', 'state', 'stdout', 'stderr', 'exitCode', 'returnValue', 'response', 'exception', 'attempts', 'pendingReason']);
 
 /**
  * Where a submitted task's lifecycle is driven from. Implemented by the session; backends reach it
@@ -51,6 +52,16 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   returnValue: unknown = undefined;
   response: unknown = undefined;
   exception: Error | null = null;
+  // Plain fields for now, written by the chart's actions through the table driver; the run record
+  // will back them (read them, never write them).
+  /** Runs started so far (a retry is one more). */
+  attempts = 0;
+  /** 'dependencies' while SUBMITTED and waiting for them; 'retry' while QUEUED and waiting the retry delay. */
+  pendingReason: PendingReason = null;
+  /** The retry policy, normalised; null: no retries. */
+  readonly retries: RetryPolicy | null;
+  /** The tasks and futures this task waits for (fixed at construction). */
+  readonly dependsOn: readonly PromiseLike<TaskResult>[];
 
   /** @internal */ _driver: TaskDriver | null = null;
   /** @internal */ _future: Promise<TaskResult> | null = null;
@@ -63,9 +74,11 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   /** @internal backend-private slot (executor bookkeeping) */ _exec: unknown = undefined;
   /** @internal unknown input fields, kept as the original does */ _extras: Record<string, unknown> | null = null;
 
-  protected constructor(uid: string, backend: string | undefined) {
+  protected constructor(uid: string, backend: string | undefined, graph?: { dependsOn?: readonly PromiseLike<TaskResult>[]; retries?: RetryPolicy | null }) {
     this.uid = uid;
     this.backend = backend ?? null;
+    this.dependsOn = Object.freeze([...(graph?.dependsOn ?? [])]);
+    this.retries = graph?.retries ?? null;
   }
 
   /**

@@ -13,6 +13,8 @@ function apply(task: BaseTask, u: TaskUpdate): void {
   if ('response' in u) task.response = u.response;
   if ('stdout' in u) task.stdout = u.stdout!;
   if ('stderr' in u) task.stderr = u.stderr!;
+  if ('attempts' in u) task.attempts = u.attempts!;
+  if ('pendingReason' in u) task.pendingReason = u.pendingReason!;
   if ('error' in u) {
     const e = u.error;
     // the chart keeps plain data; the record keeps a real error (a TaskCanceledError for a cancel)
