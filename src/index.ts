@@ -60,3 +60,5 @@ export { VllmInferenceBackend } from './backends/vllm-backend.js';
 export type { VllmInferenceBackendOptions, ServiceCommandInput } from './backends/vllm-backend.js';
 export { writeTinyModel, TINY_MODEL_SENTENCE } from './inference/tiny-model.js';
 export type { TinyModelOptions } from './inference/tiny-model.js';
+export { DependencyError } from './errors.js';
+export type { RetryOptions, PromptFunction } from './task-types.js';
