@@ -1,10 +1,13 @@
 import { computeTaskSchema, validateTask } from './task-schemas.js';
 import { BaseTask, uidOf } from './task-base.js';
-import type { LocalTaskOptions, TaskFunction } from './task-types.js';
+import type { RetryPolicy } from '../machines/task-guards.js';
+import type { LocalTaskOptions, TaskFunction, TaskResult } from './task-types.js';
+import type { RetryOptions } from './task-types.js';
 
 export interface ComputeTaskOptions {
   executable?: string;
-  arguments?: string[];
+  /** a task or future here stands for its value as a string (stdout trimmed of its final newline) */
+  arguments?: Array<string | PromiseLike<TaskResult>>;
   function?: TaskFunction;
   args?: unknown[];
   kwargs?: Record<string, unknown>;
@@ -14,12 +17,15 @@ export interface ComputeTaskOptions {
   inputFiles?: string[];
   outputFiles?: string[];
   taskBackendSpecificKwargs?: LocalTaskOptions & Record<string, unknown>;
+  /** tasks or futures (from submitTasks) to wait for; tasks and futures in `args` / `kwargs` values count too */
+  dependsOn?: Array<PromiseLike<TaskResult>>;
+  retries?: number | RetryOptions;
   [extra: string]: unknown;
 }
 
 const KNOWN = new Set([
   'executable', 'arguments', 'function', 'args', 'kwargs', 'uid', 'backend', 'captureStdio',
-  'inputFiles', 'outputFiles', 'taskBackendSpecificKwargs',
+  'inputFiles', 'outputFiles', 'taskBackendSpecificKwargs', 'dependsOn', 'retries',
 ]);
 
 /**
@@ -32,6 +38,10 @@ const KNOWN = new Set([
 export class ComputeTask extends BaseTask {
   readonly kind = 'compute' as const;
   readonly executable: string | undefined;
+  /**
+   * Strings as the backend gets them. Until the task starts, an entry given as a task or future is
+   * still that task or future (see docs/task-graph.md); it is replaced by its value at start.
+   */
   readonly arguments: string[];
   readonly function: TaskFunction | undefined;
   readonly args: unknown[];
@@ -45,10 +55,10 @@ export class ComputeTask extends BaseTask {
 
   constructor(options: ComputeTaskOptions) {
     const uid = uidOf(options);
-    const o = validateTask(computeTaskSchema, options ?? {}, uid) as ComputeTaskOptions;
-    super(uid, o.backend);
+    const o = validateTask(computeTaskSchema, options ?? {}, uid) as ComputeTaskOptions & { retries?: RetryPolicy };
+    super(uid, o.backend, { dependsOn: o.dependsOn, retries: o.retries });
     this.executable = o.executable;
-    this.arguments = o.arguments ?? [];
+    this.arguments = (o.arguments ?? []) as string[];
     this.function = o.function;
     this.args = o.args ?? [];
     this.kwargs = o.kwargs;

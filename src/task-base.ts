@@ -4,6 +4,7 @@ import type { PendingReason, RetryPolicy } from '../machines/task-guards.js';
 import { SessionError, TaskValidationError } from './errors.js';
 import type { TaskResult, TaskSnapshot } from './task-types.js';
 import type { ErrorData } from './internal/remote-error.js';
+import { taskOfFuture } from './graph/futures.js';
 
 let autoUid = 0;
 /**
@@ -25,6 +26,8 @@ export function uidOf(options: { uid?: unknown } | undefined): string {
 export function nextTaskUid(): string {
   return `task.${String(++autoUid).padStart(6, '0')}`;
 }
+
+const NO_DEPENDENCIES: readonly PromiseLike<TaskResult>[] = Object.freeze([]);
 
 /** Fields a user may not set as extras: they would shadow the task's own API. */
 const RESERVED = new Set(['then', 'catch', 'finally', 'cancel', 'toJSON', 'state', 'stdout', 'stderr', 'exitCode', 'returnValue', 'response', 'exception', 'attempts', 'pendingReason']);
@@ -60,8 +63,8 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   pendingReason: PendingReason = null;
   /** The retry policy, normalised; null: no retries. */
   readonly retries: RetryPolicy | null;
-  /** The tasks and futures this task waits for (fixed at construction). */
-  readonly dependsOn: readonly PromiseLike<TaskResult>[];
+  /** The tasks and futures this task waits for (fixed at construction: a frozen, non-writable property). */
+  declare readonly dependsOn: readonly PromiseLike<TaskResult>[];
 
   /** @internal */ _driver: TaskDriver | null = null;
   /** @internal */ _future: Promise<TaskResult> | null = null;
@@ -77,7 +80,8 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   protected constructor(uid: string, backend: string | undefined, graph?: { dependsOn?: readonly PromiseLike<TaskResult>[]; retries?: RetryPolicy | null }) {
     this.uid = uid;
     this.backend = backend ?? null;
-    this.dependsOn = Object.freeze([...(graph?.dependsOn ?? [])]);
+    const deps = graph?.dependsOn?.length ? Object.freeze([...graph.dependsOn]) : NO_DEPENDENCIES;
+    Object.defineProperty(this, 'dependsOn', { value: deps, enumerable: true, writable: false, configurable: false });
     this.retries = graph?.retries ?? null;
   }
 
@@ -139,11 +143,19 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
 
   /** A plain snapshot with every readable field. */
   toJSON(): TaskSnapshot {
-    const snap: TaskSnapshot = { ...this._extras, ...this.inputFields(), ...this.toResult(), kind: this.kind, exception: errorData(this.exception) };
+    const snap: TaskSnapshot = {
+      ...this._extras, ...this.inputFields(), ...this.toResult(), kind: this.kind, exception: errorData(this.exception),
+      dependsOn: this.dependsOn.map(uidOfDependency), retries: this.retries, attempts: this.attempts, pendingReason: this.pendingReason,
+    };
     return snap;
   }
 
   protected abstract inputFields(): Record<string, unknown>;
+}
+
+/** A dependency in a snapshot: its task uid (a future names its task once submitted). */
+function uidOfDependency(d: PromiseLike<TaskResult>): string | null {
+  return d instanceof BaseTask ? d.uid : (taskOfFuture(d)?.uid ?? null);
 }
 
 function errorData(e: Error | null): ErrorData | null {
