@@ -12,7 +12,10 @@ export interface TableTransition {
   next: TableTransition | undefined;
 }
 
-/** A delayed transition of the chart, as data: the driver runs the timer and applies the transition. */
+/**
+ * A delayed transition of the chart, as data: on entering the state, if `transition.guard` passes, the
+ * driver starts a timer of `ms(record)`; when it fires it sends `{ type: event }` (the row has it too).
+ */
 export interface DelayedTransition {
   /** The event XState raises when the delay ends; send it to a materialised actor to keep it in step. */
   event: string;
@@ -64,7 +67,11 @@ function deriveTable(): { table: Table; delayed: Partial<Record<TaskStateName, D
     for (const [delay, spec] of after) {
       if (!(delay in TASK_DELAYS)) throw new Error(`task chart: delay "${delay}" is not in TASK_DELAYS (${state})`);
       const name = delay as TaskDelayName;
-      delayed[state as TaskStateName] = { event: `xstate.after.${delay}.task.${state}`, delay: name, ms: TASK_DELAYS[name], transition: chain(state, delay, spec)! };
+      const event = `xstate.after.${delay}.task.${state}`;
+      const transition = chain(state, event, spec)!;
+      delayed[state as TaskStateName] = { event, delay: name, ms: TASK_DELAYS[name], transition };
+      // when the driver's timer fires it sends this event like any other (and to a materialised actor)
+      (row as Record<string, TableTransition>)[event] = transition;
     }
   }
   return { table, delayed };

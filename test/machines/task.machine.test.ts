@@ -4,7 +4,7 @@ import { getShortestPaths, getSimplePaths } from 'xstate/graph';
 import { RETRY_DELAY_EVENT, taskMachine, TaskState, TERMINAL_STATES, type TaskMachineContext, type TaskMachineEvent, type TaskStateName } from '../../machines/task.machine.js';
 import { TASK_UPDATES } from '../../machines/task-actions.js';
 import type { RetryPolicy } from '../../machines/task-guards.js';
-import { DELAYED, nextTransition } from '../../src/internal/lifecycle-table.js';
+import { nextTransition } from '../../src/internal/lifecycle-table.js';
 
 const err = { name: 'Error', message: 'x' };
 const infra = { name: 'TaskExecutionError', message: 'worker died' };
@@ -32,7 +32,7 @@ const policy = (o: Partial<RetryPolicy> = {}): RetryPolicy => ({ max: 1, delay: 
 
 /** The table driver on a plain context: the same lookup, guards and pure updates the runtime applies. */
 function tableStep(state: TaskStateName, context: TaskMachineContext, event: TaskMachineEvent): [TaskStateName, TaskMachineContext] {
-  const t = event.type === (RETRY_DELAY_EVENT as string) ? (DELAYED[state]?.transition.guard!(context, event) ? DELAYED[state]!.transition : undefined) : nextTransition(context, state, event);
+  const t = nextTransition(context, state, event);
   if (t === undefined) return [state, context];
   let next = context;
   for (const a of t.actions) next = { ...next, ...TASK_UPDATES[a]!(next, event) };
