@@ -328,5 +328,6 @@ switch (name) {
   case 'memory': out({ case: name, ...(await memory(1_000_000)) }); break;
   case 'llm-embedded': out({ case: name, ...(await (await import('./inference.js')).embeddedVsDirect()) }); break;
   case 'llm-http': out({ case: name, ...(await (await import('./inference.js')).httpVsFetch()) }); break;
+  case 'graph': out({ case: name, ...(await import('./graph.js')).graphBench() }); break;
   default: throw new Error(`unknown case ${name}`);
 }
