@@ -112,7 +112,7 @@ export class SlurmLauncher implements Launcher {
         entry.lost && r.exitCode !== 0 ? { ...r, killed: null, error: { name: 'BackendError', message: 'SLURM: the controller stopped answering (scontrol ping); the step was stopped' } } : slurmFailure(r),
       );
     });
-    const kill = (reason: 'canceled' | 'timeout') => {
+    const kill = (reason: 'canceled' | 'timeout' | 'peer-failed') => {
       running.kill(reason); // SIGTERM to srun cancels its step
       // outside an allocation every rank is its own job: scancel them by name as well
       if (!inAllocation) execFile('scancel', ['--quiet', `--name=${jobName}`], { timeout: 10_000 }, () => undefined);

@@ -3,13 +3,16 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { wrap, type Remote } from 'comlink';
-import type { ComputeTask } from '../src/compute-task.js';
 import { BackendError, TaskExecutionError } from '../src/errors.js';
 import { rebuildError, type ErrorData } from '../src/internal/remote-error.js';
 import type { ModuleFunctionRef } from '../src/task-types.js';
 import { endpointOf, processEndpoint } from './endpoint.mjs';
 import { processGone } from './process-spawner.js';
-import { callArguments, type ExecutionSink } from './execution-sink.js';
+import { callArguments } from './execution-sink.js';
+import { stdoutOf } from '../src/run/outcome.js';
+import type { ComputeTaskSpec, TaskHandle } from '../src/run/task-handle.js';
+
+type ComputeTask = TaskHandle<ComputeTaskSpec>;
 
 interface FunctionDef { id: number; source?: string; module?: string; export?: string }
 interface Job { id: number; fn: number; args: unknown[] }
@@ -60,7 +63,7 @@ export class WorkerPool {
   private crashStreak = 0;
   private closed = false;
 
-  constructor(private readonly options: { mode: PoolMode; size: number; sink: ExecutionSink }) {}
+  constructor(private readonly options: { mode: PoolMode; size: number }) {}
 
   start(): void {
     for (let i = 0; i < this.options.size; i++) this.slots.push(this.spawnSlot());
@@ -70,19 +73,26 @@ export class WorkerPool {
     return this.slots.length;
   }
 
-  enqueue(task: ComputeTask): void {
-    task._exec = { job: 0, slot: null, timer: null, suspect: false } satisfies PoolEntry;
+  /** Tasks the pool takes at once (the backend's capacity for functions). */
+  get capacity(): number {
+    return this.options.size * MAX_WINDOW;
+  }
+
+  /** Runs a task; cancel (the handle's abort) stops it for real. */
+  run(task: ComputeTask): void {
+    const entry: PoolEntry = { job: 0, slot: null, timer: null, suspect: false };
+    task.slot = entry;
+    task.onAbort(() => this.cancel(task, entry));
     this.queue.push(task);
     this.schedulePump();
   }
 
-  /** Stops a task for real: a queued one is dropped; a running one loses its worker. */
-  async kill(task: ComputeTask): Promise<void> {
-    const entry = task._exec as PoolEntry | undefined;
-    if (!entry?.slot) return;
+  /** A task not yet sent is dropped; a running one loses its worker (innocents go back to the queue). */
+  private cancel(task: ComputeTask, entry: PoolEntry): void {
     const slot = entry.slot;
-    this.forget(task);
-    await this.retire(slot, 'killed');
+    if (slot) this.forget(task);
+    task.canceled();
+    if (slot) void this.retire(slot, 'killed');
   }
 
   async close(): Promise<void> {
@@ -140,13 +150,13 @@ export class WorkerPool {
     if (!task) return; // killed or timed out meanwhile
     this.forget(task);
     this.crashStreak = 0;
-    if (r.ok) this.options.sink.completed(task, { returnValue: r.value });
-    else this.options.sink.failed(task, rebuildError(r.error!));
+    if (r.ok) task.complete({ returnValue: r.value, stdout: stdoutOf(r.value) });
+    else task.fail(rebuildError(r.error!));
   }
 
   /** Drops the pool's hold on a task (its slot entry and timer). */
   private forget(task: ComputeTask): void {
-    const entry = task._exec as PoolEntry;
+    const entry = task.slot as PoolEntry;
     if (entry.timer) clearTimeout(entry.timer);
     entry.slot?.inFlight.delete(entry.job);
     entry.slot = null;
@@ -164,14 +174,14 @@ export class WorkerPool {
     if (victims.length === 1 || this.crashStreak > MAX_CRASH_STREAK) {
       for (const t of victims) {
         const detail = slot.lastError ? ` (${slot.lastError})` : '';
-        this.options.sink.failed(t, new TaskExecutionError(`Task ${t.uid}: its ${this.workerWord()} exited with ${how}${detail}`, { taskUid: t.uid, signal }));
+        t.fail(new TaskExecutionError(`Task ${t.uid}: its ${this.workerWord()} exited with ${how}${detail}`, { taskUid: t.uid, signal }));
       }
     } else {
       // the culprit is one of them: rerun each alone
       for (const t of victims) {
-        (t._exec as PoolEntry).suspect = true;
+        (t.slot as PoolEntry).suspect = true;
         this.suspects.push(t);
-        this.options.sink.requeued(t);
+        t.requeue();
       }
     }
     if (this.crashStreak > MAX_CRASH_STREAK) this.failQueued(`workers keep dying (last: ${how})`);
@@ -184,7 +194,7 @@ export class WorkerPool {
 
   private failQueued(reason: string): void {
     const err = new BackendError(`Worker pool cannot run tasks: ${reason}`);
-    for (const t of this.drainQueue()) this.options.sink.failed(t, err);
+    for (const t of this.drainQueue()) t.fail(err);
   }
 
   private drainQueue(): ComputeTask[] {
@@ -204,7 +214,7 @@ export class WorkerPool {
         this.forget(t);
         if (!this.closed) {
           this.queue.push(t);
-          this.options.sink.requeued(t);
+          t.requeue();
         }
       }
       if (replace && !this.closed) this.replace(slot);
@@ -268,40 +278,40 @@ export class WorkerPool {
     const fns: FunctionDef[] = [];
     const jobs: Job[] = [];
     for (const task of tasks) {
-      const fnId = this.functionId(task.function!);
+      const fnId = this.functionId(task.spec.function!);
       if (!slot.known.has(fnId)) {
         slot.known.add(fnId);
         fns.push(this.defs.get(fnId)!);
       }
-      const entry = task._exec as PoolEntry;
+      const entry = task.slot as PoolEntry;
       entry.job = this.nextJob++;
       entry.slot = slot;
       slot.inFlight.set(entry.job, task);
-      jobs.push({ id: entry.job, fn: fnId, args: callArguments(task) });
-      const timeout = task.taskBackendSpecificKwargs.timeout;
+      jobs.push({ id: entry.job, fn: fnId, args: callArguments(task.spec) });
+      const timeout = task.spec.taskBackendSpecificKwargs.timeout;
       if (timeout !== undefined) entry.timer = setTimeout(() => void this.onTimeout(task, timeout), timeout);
-      this.options.sink.started(task);
+      task.start();
     }
     slot.remote.submit({ fns, jobs }).catch((err: unknown) => {
       // e.g. an argument that cannot be cloned: fail just this batch's tasks
       for (const task of tasks) {
-        if ((task._exec as PoolEntry).slot !== slot) continue;
+        if ((task.slot as PoolEntry).slot !== slot) continue;
         this.forget(task);
-        this.options.sink.failed(task, new TaskExecutionError(`Task ${task.uid}: cannot send it to the worker: ${(err as Error)?.message ?? err}`, { taskUid: task.uid }, { cause: err }));
+        task.fail(new TaskExecutionError(`Task ${task.uid}: cannot send it to the worker: ${(err as Error)?.message ?? err}`, { taskUid: task.uid }, { cause: err }));
       }
     });
   }
 
   private async onTimeout(task: ComputeTask, ms: number): Promise<void> {
-    const entry = task._exec as PoolEntry;
+    const entry = task.slot as PoolEntry;
     if (!entry.slot) return;
     const slot = entry.slot;
     this.forget(task);
-    this.options.sink.timedOut(task, new TaskExecutionError(`Task ${task.uid} timed out after ${ms} ms; its ${this.workerWord()} was terminated`, { taskUid: task.uid }));
+    task.fail(new TaskExecutionError(`Task ${task.uid} timed out after ${ms} ms; its ${this.workerWord()} was terminated`, { taskUid: task.uid }), { timedOut: true });
     await this.retire(slot, 'timeout');
   }
 
-  private functionId(fn: NonNullable<ComputeTask['function']>): number {
+  private functionId(fn: NonNullable<ComputeTaskSpec['function']>): number {
     if (typeof fn === 'function') {
       let id = this.fnIds.get(fn);
       if (id === undefined) {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
 import { ComputeTask, ConcurrentExecutionBackend, DistributedExecutionBackend, HpcExecutionBackend, Session, taskMachine, type Executor } from '../src/index.js';
+import { runOf } from '../src/task-base.js';
 
 const out = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 const trivial = (x: number) => x + 1;
@@ -253,7 +254,7 @@ async function distributed(n: number): Promise<Record<string, number>> {
   await session.waitTasks(tasks);
   const seconds = (performance.now() - t0) / 1000;
   if (tasks.some((t) => t.state !== 'DONE')) throw new Error('a task failed');
-  const lat = tasks.map((t) => t._endedAt - t._submittedAt);
+  const lat = tasks.map((t) => runOf(t)!.endedAt - runOf(t)!.submittedAt);
   await session.close();
   return { value: n / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }

@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assign, fromPromise, sendTo, setup } from 'xstate';
 
 export type BackendStateName = 'INITIALIZED' | 'RUNNING' | 'SHUTDOWN';
 
@@ -18,11 +18,15 @@ export type BackendMachineEvent =
   | { type: 'DRAINED' }
   | { type: 'STOPPED' };
 
+/** Never settles: the placeholder for effects a backend provides (`machine.provide({ actors })`). */
+const provided = fromPromise<void>(() => new Promise<void>(() => undefined));
+
 /**
- * Backend lifecycle: INITIALIZED → RUNNING → SHUTDOWN. RUNNING has substates: `starting` (executors
- * coming up), `active` (admitting tasks) and `draining` (shutdown asked: no admissions, in-flight
- * tasks are canceled and awaited), then `stopping` (executors closed). Admission is legal only in
- * RUNNING.active (guard `canAdmit` in the backend base class reads it).
+ * Backend lifecycle: INITIALIZED → RUNNING → SHUTDOWN. RUNNING has substates: `starting` (invokes
+ * `startExecutors`), `active` (admitting tasks), `draining` (shutdown asked: entry `abortRuns`
+ * cancels what is in flight; the live in-flight count, `LOAD`, reaching 0 ends it) and `stopping`
+ * (invokes `closeExecutors`). The Backend base class provides the three effects, so the chart
+ * drives start, drain and stop; admission is legal only in RUNNING.active.
  */
 export const backendMachine = setup({
   types: {
@@ -30,9 +34,16 @@ export const backendMachine = setup({
     events: {} as BackendMachineEvent,
     input: {} as { name: string; kind: 'execution' | 'inference' },
   },
+  actors: {
+    startExecutors: provided,
+    closeExecutors: provided,
+  },
   actions: {
+    /** provided by the backend: abort every run in flight */
+    abortRuns: () => undefined,
     recordLoad: assign({ inFlight: ({ event }) => (event.type === 'LOAD' ? event.inFlight : 0) }),
     recordError: assign({ error: ({ event }) => (event.type === 'START_FAILED' ? event.error : null) }),
+    recordCloseError: assign({ error: ({ event }) => String(((event as { error?: { message?: string } }).error)?.message ?? (event as { error?: unknown }).error) }),
   },
   guards: {
     idle: ({ context }) => context.inFlight === 0,
@@ -50,6 +61,11 @@ export const backendMachine = setup({
       initial: 'starting',
       states: {
         starting: {
+          invoke: {
+            src: 'startExecutors',
+            onDone: { actions: sendTo(({ self }) => self, { type: 'STARTED' }) },
+            onError: { actions: sendTo(({ self }) => self, ({ event }) => ({ type: 'START_FAILED' as const, error: String((event.error as Error)?.message ?? event.error) })) },
+          },
           on: {
             STARTED: 'active',
             START_FAILED: { target: '#backend.SHUTDOWN', actions: 'recordError' },
@@ -57,10 +73,18 @@ export const backendMachine = setup({
         },
         active: { on: { SHUTDOWN: 'draining' } },
         draining: {
+          entry: 'abortRuns',
           always: { guard: 'idle', target: 'stopping' },
           on: { DRAINED: 'stopping' },
         },
-        stopping: { on: { STOPPED: '#backend.SHUTDOWN' } },
+        stopping: {
+          invoke: {
+            src: 'closeExecutors',
+            onDone: { actions: sendTo(({ self }) => self, { type: 'STOPPED' }) },
+            onError: { actions: ['recordCloseError', sendTo(({ self }) => self, { type: 'STOPPED' })] },
+          },
+          on: { STOPPED: '#backend.SHUTDOWN' },
+        },
       },
     },
     SHUTDOWN: { type: 'final' },

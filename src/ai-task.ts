@@ -2,6 +2,7 @@ import { aiTaskSchema, validateTask } from './task-schemas.js';
 import { BaseTask, uidOf } from './task-base.js';
 import type { RetryPolicy } from '../machines/task-guards.js';
 import type { PromptFunction, RetryOptions, TaskResult } from './task-types.js';
+import type { AITaskSpec } from './run/task-handle.js';
 
 export interface AITaskOptions {
   /** or a function of the results of `dependsOn` (in that order), evaluated when they are DONE */
@@ -62,6 +63,23 @@ export class AITask extends BaseTask {
     this.topK = o.topK;
     this.stopSequences = o.stopSequences;
     this.keepExtras(o, KNOWN);
+  }
+
+  /** @internal */
+  _spec(): AITaskSpec {
+    return Object.freeze({
+      kind: 'ai',
+      uid: this.uid,
+      prompt: this.prompt,
+      model: this.model,
+      inferenceEndpoint: this.inferenceEndpoint,
+      systemPrompt: this.systemPrompt,
+      temperature: this.temperature,
+      maxTokens: this.maxTokens,
+      topP: this.topP,
+      topK: this.topK,
+      stopSequences: this.stopSequences,
+    });
   }
 
   protected inputFields(): Record<string, unknown> {

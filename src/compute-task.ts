@@ -1,8 +1,8 @@
 import { computeTaskSchema, validateTask } from './task-schemas.js';
-import { BaseTask, uidOf } from './task-base.js';
+import { BaseTask, runOf, uidOf } from './task-base.js';
 import type { RetryPolicy } from '../machines/task-guards.js';
-import type { LocalTaskOptions, TaskFunction, TaskResult } from './task-types.js';
-import type { RetryOptions } from './task-types.js';
+import type { ComputeTaskSpec, RankInfo } from './run/task-handle.js';
+import type { LocalTaskOptions, RetryOptions, TaskFunction, TaskResult } from './task-types.js';
 
 export interface ComputeTaskOptions {
   executable?: string;
@@ -50,8 +50,11 @@ export class ComputeTask extends BaseTask {
   readonly inputFiles: string[];
   readonly outputFiles: string[];
   readonly taskBackendSpecificKwargs: LocalTaskOptions & Record<string, unknown>;
+
   /** Per-rank details of a parallel job (HpcExecutionBackend), in global rank order. */
-  ranks: Array<{ rank: number; hostname: string; exitCode: number | null; stdout: string; stderr: string }> | null = null;
+  get ranks(): RankInfo[] | null {
+    return runOf(this)?.ranks ?? null;
+  }
 
   constructor(options: ComputeTaskOptions) {
     const uid = uidOf(options);
@@ -67,6 +70,23 @@ export class ComputeTask extends BaseTask {
     this.outputFiles = o.outputFiles ?? [];
     this.taskBackendSpecificKwargs = o.taskBackendSpecificKwargs ?? {};
     this.keepExtras(o, KNOWN);
+  }
+
+  /** @internal */
+  _spec(): ComputeTaskSpec {
+    return Object.freeze({
+      kind: 'compute',
+      uid: this.uid,
+      executable: this.executable,
+      arguments: this.arguments,
+      function: this.function,
+      args: this.args,
+      kwargs: this.kwargs,
+      captureStdio: this.captureStdio,
+      inputFiles: this.inputFiles,
+      outputFiles: this.outputFiles,
+      taskBackendSpecificKwargs: this.taskBackendSpecificKwargs,
+    });
   }
 
   protected inputFields(): Record<string, unknown> {

@@ -19,6 +19,9 @@ export {
 } from './errors.js';
 export { Backend } from './backends/backend.js';
 export type { BackendSnapshot } from './backends/backend.js';
+export type { TaskHandle, Outcome, RunResult, FailureDetails, TaskSpec, ComputeTaskSpec, AITaskSpec, RankInfo } from './run/task-handle.js';
+export { processFailure, stdoutOf } from './run/outcome.js';
+export type { ProcessEnd, FailureLabel } from './run/outcome.js';
 export { ConcurrentExecutionBackend } from './backends/concurrent-backend.js';
 export type { ConcurrentExecutionBackendOptions, Executor } from './backends/concurrent-backend.js';
 export type { SessionStatistics } from './internal/statistics.js';
@@ -39,7 +42,7 @@ export { parseRun } from './report/report-model.js';
 export type { RunModel, ReportTask } from './report/report-model.js';
 export { renderReport } from './report/report-html.js';
 export { HpcExecutionBackend } from './backends/hpc-backend.js';
-export type { HpcExecutionBackendOptions, RankInfo } from './backends/hpc-backend.js';
+export type { HpcExecutionBackendOptions } from './backends/hpc-backend.js';
 export { Policy, Placement } from './hpc/policy.js';
 export type { PolicyOptions } from './hpc/policy.js';
 export type { ProcessTemplate } from './hpc/process-template.js';

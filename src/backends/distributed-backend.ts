@@ -4,15 +4,16 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { RedisServer } from '../../actors/redis-server.js';
 import { LocalCluster, type WorkerCluster } from '../../actors/worker-clusters.js';
 import { moduleSpecifier } from '../../actors/worker-pool.js';
-import { ComputeTask } from '../compute-task.js';
 import { bullConnection, redisOf } from '../distributed/distributed-worker.js';
 import { classKey, fits, keys, type JobOutcome, type Resources, type TaskData, type TaskOutcome } from '../distributed/protocol.js';
 import { BackendError, ResourceError, TaskExecutionError } from '../errors.js';
 import { rebuildError } from '../internal/remote-error.js';
-import type { BaseTask } from '../task-base.js';
+import { stdoutOf } from '../run/outcome.js';
+import type { ComputeTaskSpec, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { ModuleFunctionRef } from '../task-types.js';
-import { Backend, sendTask, type SubmitContext } from './backend.js';
-import { stdoutOf } from './concurrent-backend.js';
+import { Backend } from './backend.js';
+
+type ComputeTask = TaskHandle<ComputeTaskSpec>;
 
 export interface DistributedExecutionBackendOptions {
   name?: string;
@@ -68,6 +69,7 @@ export class DistributedExecutionBackend extends Backend {
   private readonly prefix: string;
   private reconciler: NodeJS.Timeout | null = null;
   private reconciling = false;
+  private arriving: ComputeTask[] = [];
 
   constructor(options: DistributedExecutionBackendOptions = {}) {
     super(options.name ?? 'distributed');
@@ -148,8 +150,8 @@ export class DistributedExecutionBackend extends Backend {
     await this.redisServer?.close();
   }
 
-  accepts(task: BaseTask): boolean {
-    return task instanceof ComputeTask;
+  accepts(spec: TaskSpec): boolean {
+    return spec.kind === 'compute';
   }
 
   private async queueFor(need: Resources): Promise<{ queue: Queue; events: QueueEvents; cls: string }> {
@@ -166,7 +168,7 @@ export class DistributedExecutionBackend extends Backend {
       q = { queue, events, need };
       this.queues.set(cls, q);
       events.on('active', ({ jobId }) => {
-        for (const task of this.jobs.get(jobId)?.tasks.values() ?? []) if (task.state === 'QUEUED') sendTask(task, { type: 'START' });
+        for (const task of this.jobs.get(jobId)?.tasks.values() ?? []) if (task.state === 'QUEUED') task.start();
       });
       events.on('completed', ({ jobId, returnvalue }) => this.finish(jobId, returnvalue as unknown as JobOutcome));
       events.on('failed', ({ jobId, failedReason }) => this.finish(jobId, undefined, failedReason));
@@ -181,8 +183,17 @@ export class DistributedExecutionBackend extends Backend {
     if (needs.length) await this.redis!.sadd(keys(this.prefix).classes, ...needs).catch(() => undefined);
   }
 
-  protected admit(tasks: BaseTask[], _ctx: SubmitContext): void {
-    void this.enqueue(tasks as ComputeTask[]);
+  /** Runs arrive one by one from the run loop; they are queued to Redis together (one addBulk a tick). */
+  protected run(task: ComputeTask): void {
+    task.onAbort(() => void this.cancelRun(task));
+    this.arriving.push(task);
+    if (this.arriving.length === 1) {
+      queueMicrotask(() => {
+        const batch = this.arriving;
+        this.arriving = [];
+        void this.enqueue(batch);
+      });
+    }
   }
 
   private async enqueue(tasks: ComputeTask[]): Promise<void> {
@@ -195,12 +206,11 @@ export class DistributedExecutionBackend extends Backend {
     // one addBulk per resource class: a round trip per batch, not per task
     const byClass = new Map<string, { need: Resources; tasks: ComputeTask[] }>();
     for (const task of tasks) {
-      sendTask(task, { type: 'QUEUE' });
-      const need = (task.taskBackendSpecificKwargs.resources ?? {}) as Resources;
+      if (task.state !== 'QUEUED') continue; // canceled meanwhile
+      const need = (task.spec.taskBackendSpecificKwargs.resources ?? {}) as Resources;
       if (!workers.some((w) => fits(need, w.resources))) {
         const offers = workers.map((w) => JSON.stringify(w.resources)).join(' ') || 'none';
-        sendTask(task, { type: 'FAIL', error: new ResourceError(`Task ${task.uid}: no registered worker can ever satisfy ${JSON.stringify(need)} (workers offer: ${offers})`, task.uid) });
-        this.release(task);
+        task.fail(new ResourceError(`Task ${task.uid}: no registered worker can ever satisfy ${JSON.stringify(need)} (workers offer: ${offers})`, task.uid));
         continue;
       }
       const cls = classKey(need);
@@ -220,7 +230,7 @@ export class DistributedExecutionBackend extends Backend {
           for (const task of chunk) {
             let settle!: () => void;
             const settled = new Promise<void>((r) => (settle = r));
-            task._exec = { jobId, cancel: false, settled, settle } satisfies DistEntry;
+            task.slot = { jobId, cancel: false, settled, settle } satisfies DistEntry;
             entry.tasks.set(task.uid, task);
           }
           this.jobs.set(jobId, entry);
@@ -237,7 +247,7 @@ export class DistributedExecutionBackend extends Backend {
 
   /** Forgets a task's place in its job (the job is forgotten with its last task). */
   private detach(task: ComputeTask): DistEntry | undefined {
-    const entry = task._exec as DistEntry | undefined;
+    const entry = task.slot as DistEntry | undefined;
     if (!entry) return undefined;
     const job = this.jobs.get(entry.jobId);
     if (job?.tasks.delete(task.uid) && job.tasks.size === 0) this.jobs.delete(entry.jobId);
@@ -246,7 +256,7 @@ export class DistributedExecutionBackend extends Backend {
 
   private fail(task: ComputeTask, error: Error): void {
     const entry = this.detach(task);
-    if (sendTask(task, { type: 'FAIL', error })) this.release(task);
+    task.fail(error);
     entry?.settle();
   }
 
@@ -269,20 +279,19 @@ export class DistributedExecutionBackend extends Backend {
 
   private settle(task: ComputeTask, o: TaskOutcome): void {
     const entry = this.detach(task)!;
-    if (task.state === 'QUEUED') sendTask(task, { type: 'START' });
+    if (task.state === 'QUEUED') task.start();
     if (o.state === 'DONE') {
-      sendTask(task, { type: 'COMPLETE', returnValue: o.returnValue, exitCode: o.exitCode ?? null, stdout: o.stdout ?? (task.function ? stdoutOf(o.returnValue) : null), stderr: o.stderr ?? null });
+      task.complete({ returnValue: o.returnValue, exitCode: o.exitCode ?? null, stdout: o.stdout ?? (task.spec.function ? stdoutOf(o.returnValue) : null), stderr: o.stderr ?? null });
     } else if (o.state === 'CANCELED' || entry.cancel) {
-      sendTask(task, { type: 'CANCEL' });
+      task.canceled();
     } else {
       const e = o.error!;
       const error =
         e.name === 'TaskExecutionError'
           ? new TaskExecutionError(e.message, { taskUid: task.uid, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal })
           : rebuildError(e);
-      sendTask(task, { type: 'FAIL', error, exitCode: o.exitCode ?? null, stdout: o.stdout ?? null, stderr: o.stderr ?? null });
+      task.fail(error, { exitCode: o.exitCode ?? null, stdout: o.stdout ?? null, stderr: o.stderr ?? null });
     }
-    this.release(task);
     entry.settle();
   }
 
@@ -334,11 +343,12 @@ export class DistributedExecutionBackend extends Backend {
     if (unreachable && this.reconciler) setTimeout(() => void this.reconcile(), 1000).unref();
   }
 
-  protected async cancelRunning(task: BaseTask): Promise<void> {
-    const entry = task._exec as DistEntry | undefined;
+  /** Cancel: out of a waiting job, or killed/skipped on the worker (its outcome then says CANCELED). */
+  private async cancelRun(task: ComputeTask): Promise<void> {
+    const entry = task.slot as DistEntry | undefined;
     const job = entry && this.jobs.get(entry.jobId);
     if (!entry || !job) {
-      if (sendTask(task, { type: 'CANCEL' })) this.release(task);
+      task.canceled();
       return;
     }
     entry.cancel = true;
@@ -353,8 +363,8 @@ export class DistributedExecutionBackend extends Backend {
       const rest = [...job.tasks.values()].filter((t) => t !== task);
       if (rest.length === 0) await stored?.remove().catch(() => undefined);
       else await stored?.updateData({ tasks: rest.map(taskData), resources: job.need }).catch(() => undefined);
-      this.detach(task as ComputeTask);
-      if (sendTask(task, { type: 'CANCEL' })) this.release(task);
+      this.detach(task);
+      task.canceled();
       entry.settle();
       return;
     }
@@ -364,15 +374,16 @@ export class DistributedExecutionBackend extends Backend {
 }
 
 function taskData(task: ComputeTask): TaskData {
-  const o = task.taskBackendSpecificKwargs;
-  const fn = task.function;
+  const { spec } = task;
+  const o = spec.taskBackendSpecificKwargs;
+  const fn = spec.function;
   return {
     uid: task.uid,
-    executable: task.executable,
-    arguments: task.arguments,
+    executable: spec.executable,
+    arguments: [...spec.arguments],
     fn: fn === undefined ? undefined : typeof fn === 'function' ? { source: fn.toString() } : { module: moduleSpecifier((fn as ModuleFunctionRef).module), export: (fn as ModuleFunctionRef).export },
-    args: task.args,
-    kwargs: task.kwargs,
+    args: [...spec.args],
+    kwargs: spec.kwargs,
     options: { shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout },
   };
 }

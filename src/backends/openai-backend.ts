@@ -1,5 +1,5 @@
 import { chatText, postJson, redactUrl } from '../../actors/openai-client.js';
-import type { AITask } from '../ai-task.js';
+import type { AITaskSpec as AITask } from '../run/task-handle.js';
 import { InferenceBackend, type InferenceOptions } from './inference-backend.js';
 
 export interface OpenAIInferenceBackendOptions extends InferenceOptions {

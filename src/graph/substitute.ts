@@ -1,5 +1,6 @@
 import { AITask } from '../ai-task.js';
-import { ComputeTask } from '../compute-task.js';
+import type { ComputeTask } from '../compute-task.js';
+import type { TaskSpec } from '../run/task-handle.js';
 import { SessionError, TaskValidationError } from '../errors.js';
 import type { BaseTask } from '../task-base.js';
 import type { PromptFunction } from '../task-types.js';
@@ -29,58 +30,48 @@ function checkDone(dep: BaseTask): void {
   if (dep.state !== 'DONE') throw new SessionError(`Dependency ${dep.uid} is ${dep.state}, not DONE: its value is not available`);
 }
 
-/** Input fields with the dependencies replaced by their values (only the fields that had any). */
-export interface ResolvedInputs {
-  args?: unknown[];
-  kwargs?: Record<string, unknown>;
-  arguments?: string[];
-  prompt?: string | string[];
-}
-
 /**
- * The task's inputs with each dependency replaced by its value, computed when the task starts (every
- * dependency DONE). Values are passed by reference: nothing is copied or serialised here. A prompt
- * function is called with the results of `dependsOn`, in that order; if it throws or returns something
- * that is not a non-empty string (or array of them), that is a TaskValidationError naming the task and
- * `prompt` (the session fails the task with it). Returns null when nothing needs replacing.
+ * The task's spec (what its backend sees) with each dependency replaced by its value, computed when the
+ * task starts (every dependency DONE): a new frozen spec, or null when nothing needs replacing. Values
+ * are passed by reference: nothing is copied or serialised here. A prompt function is called with the
+ * results of `dependsOn`, in that order; if it throws or returns something that is not a non-empty
+ * string (or array of them), that is a TaskValidationError naming the task and `prompt` (the session
+ * fails the task with it).
  */
-export function resolveInputs(task: BaseTask): ResolvedInputs | null {
-  const out: ResolvedInputs = {};
-  let changed = false;
-  if (task instanceof ComputeTask) {
-    if (task.args.some((a) => dependencyOf(a) !== undefined)) {
-      out.args = task.args.map((a) => {
-        const dep = dependencyOf(a);
-        return dep === undefined ? a : valueOf(dep);
-      });
-      changed = true;
-    }
-    const kw = task.kwargs;
-    if (kw !== undefined && Object.values(kw).some((v) => dependencyOf(v) !== undefined)) {
-      out.kwargs = Object.fromEntries(Object.entries(kw).map(([k, v]) => {
-        const dep = dependencyOf(v);
-        return [k, dep === undefined ? v : valueOf(dep)];
-      }));
-      changed = true;
-    }
-    const argv = task.arguments as unknown[];
-    if (argv.some((a) => typeof a !== 'string')) {
-      out.arguments = argv.map((a) => {
-        if (typeof a === 'string') return a;
-        const dep = dependencyOf(a);
-        if (dep === undefined) throw new SessionError(`Task ${task.uid}: arguments holds a value that is neither a string, a task nor a future`);
-        return argumentOf(dep);
-      });
-      changed = true;
-    }
-  } else if (task instanceof AITask && typeof (task.prompt as unknown) === 'function') {
-    out.prompt = evaluatePrompt(task);
-    changed = true;
+export function resolveSpec(task: BaseTask, spec: TaskSpec): TaskSpec | null {
+  if (spec.kind === 'ai') {
+    if (typeof (spec.prompt as unknown) !== 'function') return null;
+    return Object.freeze({ ...spec, prompt: evaluatePrompt(task, spec.prompt as unknown as PromptFunction) });
   }
-  return changed ? out : null;
+  let args: unknown[] | undefined;
+  let kwargs: Record<string, unknown> | undefined;
+  let argv: string[] | undefined;
+  if (spec.args.some((a) => dependencyOf(a) !== undefined)) {
+    args = spec.args.map((a) => {
+      const dep = dependencyOf(a);
+      return dep === undefined ? a : valueOf(dep);
+    });
+  }
+  const kw = spec.kwargs;
+  if (kw !== undefined && Object.values(kw).some((v) => dependencyOf(v) !== undefined)) {
+    kwargs = Object.fromEntries(Object.entries(kw).map(([k, v]) => {
+      const dep = dependencyOf(v);
+      return [k, dep === undefined ? v : valueOf(dep)];
+    }));
+  }
+  if ((spec.arguments as readonly unknown[]).some((a) => typeof a !== 'string')) {
+    argv = (spec.arguments as readonly unknown[]).map((a) => {
+      if (typeof a === 'string') return a;
+      const dep = dependencyOf(a);
+      if (dep === undefined) throw new SessionError(`Task ${task.uid}: arguments holds a value that is neither a string, a task nor a future`);
+      return argumentOf(dep);
+    });
+  }
+  if (args === undefined && kwargs === undefined && argv === undefined) return null;
+  return Object.freeze({ ...spec, ...(args && { args }), ...(kwargs && { kwargs }), ...(argv && { arguments: argv }) });
 }
 
-function evaluatePrompt(task: AITask): string | string[] {
+function evaluatePrompt(task: BaseTask, fn: PromptFunction): string | string[] {
   const results = task.dependsOn.map((d) => {
     const dep = dependencyOf(d);
     if (dep === undefined) throw new SessionError(`Task ${task.uid}: dependsOn holds a value that is neither a task nor a future returned by submitTasks`);
@@ -89,19 +80,11 @@ function evaluatePrompt(task: AITask): string | string[] {
   });
   let prompt: unknown;
   try {
-    prompt = (task.prompt as unknown as PromptFunction)(results);
+    prompt = fn(results);
   } catch (err) {
     throw new TaskValidationError(`Invalid task ${task.uid}: prompt: the prompt function threw: ${(err as Error)?.message ?? String(err)}`, task.uid, 'prompt', { cause: err });
   }
   const ok = (typeof prompt === 'string' && prompt.length > 0) || (Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p === 'string' && p.length > 0));
   if (!ok) throw new TaskValidationError(`Invalid task ${task.uid}: prompt: the prompt function must return a non-empty string or array of non-empty strings`, task.uid, 'prompt');
   return prompt as string | string[];
-}
-
-/** Writes resolved inputs into the task, so the backend reads values where the dependencies were. */
-export function applyInputs(task: BaseTask, inputs: ResolvedInputs): void {
-  const writable = task as unknown as Record<string, unknown>;
-  for (const key of ['args', 'kwargs', 'arguments', 'prompt'] as const) {
-    if (inputs[key] !== undefined) writable[key] = inputs[key];
-  }
 }

@@ -1,6 +1,6 @@
 import { LlamaEngine, type LlamaEngineOptions } from '../../actors/llama-engine.js';
 // through the package's public name, so the built subpath shares the main bundle's classes
-import { InferenceBackend, type AITask, type InferenceOptions } from 'rhapsody';
+import { InferenceBackend, type AITaskSpec as AITask, type InferenceOptions } from 'rhapsody';
 
 export interface LlamaCppInferenceBackendOptions extends LlamaEngineOptions, InferenceOptions {
   name?: string;
@@ -39,7 +39,7 @@ export class LlamaCppInferenceBackend extends InferenceBackend {
 
   protected async generate(task: AITask, prompt: string, signal: AbortSignal): Promise<string> {
     const g = await this.engine!.generate(
-      { messages: this.chatMessages(task, prompt), maxTokens: task.maxTokens, temperature: task.temperature, topP: task.topP, topK: task.topK, stop: task.stopSequences },
+      { messages: this.chatMessages(task, prompt), maxTokens: task.maxTokens, temperature: task.temperature, topP: task.topP, topK: task.topK, stop: task.stopSequences ? [...task.stopSequences] : undefined },
       signal,
     );
     return g.text;

@@ -3,7 +3,7 @@ import type { TaskStateName } from '../../machines/task.machine.js';
 import { CheckpointWriter } from '../../actors/checkpoint-writer.js';
 import { ResourceSampler } from '../../actors/resource-sampler.js';
 import { RhapsodyError } from '../errors.js';
-import type { BaseTask } from '../task-base.js';
+import type { TaskRun } from '../run/task-run.js';
 import { LatencyHistogram, type HistogramSnapshot } from './latency-histogram.js';
 import { OtelBridge, type MetricReaderLike, type SpanProcessorLike } from './otel-bridge.js';
 import { EVENT_FOR_STATE, type ResourceSample, type TelemetryEvent } from './telemetry-events.js';
@@ -163,7 +163,7 @@ export class TelemetryManager {
   }
 
   /** @internal A task entered `state` (the session calls this on every transition). */
-  _taskState(task: BaseTask, state: TaskStateName): void {
+  _taskState(task: TaskRun, state: TaskStateName): void {
     if (this.stopped) return;
     this.eventCount++;
     const terminal = state === 'DONE' || state === 'FAILED' || state === 'CANCELED';
@@ -192,15 +192,15 @@ export class TelemetryManager {
     if (terminal) this.taskEnded(task);
   }
 
-  private taskEnded(task: BaseTask): void {
-    this.total.record(task._endedAt - task._submittedAt);
-    if (task._startedAt > 0) {
-      this.queue.record(task._startedAt - task._submittedAt);
-      this.execution.record(task._endedAt - task._startedAt);
+  private taskEnded(task: TaskRun): void {
+    this.total.record(task.endedAt - task.submittedAt);
+    if (task.startedAt > 0) {
+      this.queue.record(task.startedAt - task.submittedAt);
+      this.execution.record(task.endedAt - task.startedAt);
     }
     const span: TaskSpan = {
       uid: task.uid, backend: task.backend, state: task.state, exitCode: task.exitCode,
-      submitted: epoch(task._submittedAt), started: task._startedAt > 0 ? epoch(task._startedAt) : null, ended: epoch(task._endedAt),
+      submitted: epoch(task.submittedAt), started: task.startedAt > 0 ? epoch(task.startedAt) : null, ended: epoch(task.endedAt),
     };
     if (this.spans.length < this.maxSpans) this.spans.push(span);
     else {

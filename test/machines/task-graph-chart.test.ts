@@ -1,30 +1,23 @@
 // The table driver and the task chart agree on the task graph's paths: the same event sequences, sent
-// to a chart actor and applied to a real task record through the table (lookup, the shared guards, the
-// shared actions, the delayed transition as data), end every step with the same state and fields.
+// to a chart actor and applied to a real run record by the run registry (the table lookup, the shared
+// guards, the shared actions, the delayed transition as data), end every step with the same state and fields.
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
 import { taskMachine, type TaskMachineEvent } from '../../machines/task.machine.js';
-import { DELAYED, nextTransition } from '../../src/internal/lifecycle-table.js';
-import { RECORD_ACTIONS } from '../../src/internal/record-actions.js';
+import { DELAYED } from '../../src/internal/lifecycle-table.js';
+import { RunRegistry } from '../../src/run/run-registry.js';
+import type { TaskRun } from '../../src/run/task-run.js';
 import { ComputeTask, DependencyError, TaskExecutionError, type RetryOptions } from '../../src/index.js';
 
 type Step = TaskMachineEvent | { wait: number };
 
-/** The runtime's table driver on a task record (what the session's send does, without its streams). */
-function drive(task: ComputeTask, event: TaskMachineEvent): void {
-  const t = nextTransition(task, task.state, event);
-  if (t === undefined) return;
-  task.state = t.target;
-  for (const a of t.actions) RECORD_ACTIONS[a]!(task, event);
+/** The delay the table exposes for the run's state (the driver runs this timer), or null. */
+function pendingDelay(run: TaskRun): number | null {
+  const d = DELAYED[run.state];
+  return d && d.transition.guard!(run, { type: d.event } as never) ? d.ms(run) : null;
 }
 
-/** The delay the table exposes for the task's state (the driver would run this timer), or null. */
-function pendingDelay(task: ComputeTask): number | null {
-  const d = DELAYED[task.state];
-  return d && d.transition.guard!(task, { type: d.event } as never) ? d.ms(task) : null;
-}
-
-function same(task: ComputeTask, actor: ReturnType<typeof createActor<typeof taskMachine>>, at: string): void {
+function same(task: TaskRun, actor: ReturnType<typeof createActor<typeof taskMachine>>, at: string): void {
   const { value, context: c } = actor.getSnapshot();
   const e = task.exception;
   expect(
@@ -33,11 +26,17 @@ function same(task: ComputeTask, actor: ReturnType<typeof createActor<typeof tas
   ).toEqual({ state: value, attempts: c.attempts, pendingReason: c.pendingReason, exitCode: c.exitCode, stdout: c.stdout, returnValue: c.returnValue, error: c.error && { name: c.error.name, message: c.error.message } });
 }
 
-/** Runs the steps on both; `{ wait }` checks the table's delay equals the chart's, then lets it pass. */
-function run(steps: Step[], retries?: RetryOptions | number): ComputeTask {
-  const task = new ComputeTask({ executable: '/bin/true', ...(retries !== undefined ? { retries } : {}) });
+/**
+ * Runs the steps on both: the run registry's table driver on a real run record, and a chart actor.
+ * `{ wait }` checks the table's delay equals the chart's, then lets it pass on both.
+ */
+function run(steps: Step[], retries?: RetryOptions | number): TaskRun {
+  const t = new ComputeTask({ executable: '/bin/true', ...(retries !== undefined ? { retries } : {}) });
+  const registry = new RunRegistry();
+  const task = registry.create(t, t._spec(), null, '/tmp', performance.now());
+  const drive = (r: TaskRun, e: TaskMachineEvent) => registry.send(r, e);
   const clock = new SimulatedClock();
-  const actor = createActor(taskMachine, { input: { uid: task.uid, retries: task.retries }, clock }).start();
+  const actor = createActor(taskMachine, { input: { uid: t.uid, retries: t.retries }, clock }).start();
   steps.forEach((step, i) => {
     if ('wait' in step) {
       expect(pendingDelay(task), `step ${i}: delay`).toBe(step.wait);
@@ -52,6 +51,7 @@ function run(steps: Step[], retries?: RetryOptions | number): ComputeTask {
     same(task, actor, `step ${i}: ${JSON.stringify(step)}`);
   });
   actor.stop();
+  task.future.catch(() => undefined);
   return task;
 }
 

@@ -5,7 +5,9 @@ import { AITask, ComputeTask, DependencyError, SessionError, TaskValidationError
 import { dependenciesOf } from '../../src/graph/dependencies.js';
 import { DependencyTracker, type DependencyRef } from '../../src/graph/dependency-tracker.js';
 import { registerFuture, taskOfFuture } from '../../src/graph/futures.js';
-import { applyInputs, argumentOf, resolveInputs, valueOf } from '../../src/graph/substitute.js';
+import { argumentOf, resolveSpec, valueOf } from '../../src/graph/substitute.js';
+import { RunRegistry } from '../../src/run/run-registry.js';
+import { bindRun } from '../../src/task-base.js';
 import { validateBatch } from '../../src/graph/validate-batch.js';
 
 const fn = (uid: string, extra: Record<string, unknown> = {}) => new ComputeTask({ uid, function: (...a: unknown[]) => a, ...extra });
@@ -15,11 +17,15 @@ function futureOf(task: BaseTask): Promise<never> {
   registerFuture(f, task);
   return f;
 }
-/** A task as it is after it ran: only the fields the graph reads. */
-function settle<T extends BaseTask>(task: T, fields: Partial<Record<'state' | 'returnValue' | 'stdout' | 'response', unknown>>): T {
-  Object.assign(task, { state: 'DONE', ...fields });
+/** A task that ran and is DONE with these results: driven through a real run record. */
+function settle<T extends BaseTask>(task: T, result: { returnValue?: unknown; stdout?: string; response?: unknown }): T {
+  const registry = new RunRegistry();
+  const run = registry.create(task, task._spec(), null, '/tmp', performance.now());
+  bindRun(task, run, { cancelTask: async () => false });
+  for (const e of [{ type: 'SUBMIT', backend: 'b' }, { type: 'START' }, { type: 'COMPLETE', ...result }] as const) registry.send(run, e);
   return task;
 }
+const resolveInputs = (t: BaseTask) => resolveSpec(t, t._spec());
 const ref = (uid: string, state: DependencyRef['state'] = 'SUBMITTED', exception: Error | null = null): DependencyRef => ({ uid, state, exception });
 
 describe('dependency extraction', () => {
@@ -154,12 +160,12 @@ describe('value substitution', () => {
     expect([argumentOf(f), argumentOf(e), argumentOf(ai)]).toEqual(['{"n":42}', 'line 1\nline 2', 'a summary']);
     const t = fn('s.t', { args: [f, 1, futureOf(e)], kwargs: { summary: ai, k: 'v' } });
     const resolved = resolveInputs(t)!;
-    expect(resolved).toEqual({ args: [{ n: 42 }, 1, 'line 1\nline 2\n'], kwargs: { summary: 'a summary', k: 'v' } });
-    expect(resolved.args![0]).toBe(f.returnValue); // by reference, never copied
-    applyInputs(t, resolved);
-    expect([t.args, t.kwargs]).toEqual([resolved.args, resolved.kwargs]);
+    expect(resolved).toMatchObject({ uid: 's.t', args: [{ n: 42 }, 1, 'line 1\nline 2\n'], kwargs: { summary: 'a summary', k: 'v' } });
+    expect(Object.isFrozen(resolved)).toBe(true);
+    expect((resolved as unknown as { args: unknown[] }).args[0]).toBe(f.returnValue); // by reference, never copied
+    expect(t.args[0]).toBe(f); // the user's task keeps what was given
     const x = exe('s.x', { arguments: ['--in', e, futureOf(f)] });
-    expect(resolveInputs(x)).toEqual({ arguments: ['--in', 'line 1\nline 2', '{"n":42}'] });
+    expect(resolveInputs(x)).toMatchObject({ arguments: ['--in', 'line 1\nline 2', '{"n":42}'], executable: '/bin/echo' });
     expect(resolveInputs(fn('s.plain', { args: [1], dependsOn: [f] }))).toBeNull();
   });
 
@@ -167,7 +173,7 @@ describe('value substitution', () => {
     const a = settle(exe('p.a'), { stdout: 'sim output\n' });
     const b = settle(fn('p.b'), { returnValue: 7 });
     const ai = new AITask({ uid: 'p.ai', model: 'm', dependsOn: [a, futureOf(b)], prompt: (deps) => [`Summarise: ${deps[0]!.stdout}`, `n=${deps[1]!.returnValue}`] });
-    expect(resolveInputs(ai)).toEqual({ prompt: ['Summarise: sim output\n', 'n=7'] });
+    expect(resolveInputs(ai)).toMatchObject({ prompt: ['Summarise: sim output\n', 'n=7'], model: 'm' });
     const bad = new AITask({ uid: 'p.bad', model: 'm', dependsOn: [a], prompt: () => '' });
     expect(() => resolveInputs(bad)).toThrow(TaskValidationError);
     const throws = new AITask({ uid: 'p.throws', model: 'm', dependsOn: [a], prompt: () => { throw new RangeError('no'); } });
