@@ -24,7 +24,8 @@ const noop = (): void => undefined;
  */
 export class TaskRun implements TaskHandle {
   readonly uid: string;
-  readonly spec: TaskSpec;
+  /** replaced once, when the task's dependencies are DONE, by the spec with their values (src/graph/substitute.ts) */
+  spec: TaskSpec;
   readonly sessionDir: string;
   state: TaskStateName = 'NEW';
   backend: string | null;
@@ -73,6 +74,11 @@ export class TaskRun implements TaskHandle {
     });
     // an ignored failure must not crash the host as an unhandled rejection
     this.future.catch(noop);
+  }
+
+  /** @internal The registry that drives this run (a dependency must belong to the same session). */
+  get driver(): RunDriver {
+    return this.#driver;
   }
 
   /** The chart's name for `attempt` (its guards read the record as they read the chart's context). */
