@@ -22,6 +22,7 @@ import { UID_PATTERN } from './task-schemas.js';
 import { registerFuture } from './graph/futures.js';
 import { SessionGraph } from './graph/session-graph.js';
 import { validateBatch } from './graph/validate-batch.js';
+import { RetryTimers } from './run/retry-timers.js';
 
 export interface SessionOptions {
   backends?: Backend[];
@@ -102,6 +103,8 @@ export class Session implements TaskDriver, AsyncDisposable {
   private telemetryStart: Promise<TelemetryManager> | null = null;
   /** dependencies between tasks: who waits, who is released or fails (docs/task-graph.md) */
   private readonly graph: SessionGraph;
+  /** the chart's retry delays, run once some task has `retries` */
+  private retryTimers: RetryTimers | null = null;
 
   constructor(options: SessionOptions = {}) {
     checkSessionOptions(options);
@@ -178,6 +181,7 @@ export class Session implements TaskDriver, AsyncDisposable {
       bindRun(task, run, this);
       futures[i] = run.future;
       registerFuture(run.future, task);
+      if (task.retries !== null && this.retryTimers === null) this.runs.listen((this.retryTimers = new RetryTimers(this.runs)));
       if (deps[i]!.length > 0) {
         const status = this.graph.add(task, deps[i]!);
         this.runs.send(run, { type: 'SUBMIT', backend: backend.name, dependencies: status !== 'ready' });
@@ -412,6 +416,7 @@ export class Session implements TaskDriver, AsyncDisposable {
   private async closeSequence(): Promise<void> {
     await Promise.allSettled([...this.starting]);
     await this.cancelTasks();
+    this.retryTimers?.clear();
     await Promise.allSettled(this.backendList.map((b) => b.shutdown()));
     // anything a backend failed to settle is canceled here, so no future stays pending
     for (const run of [...this.runs.values()]) run.canceled();

@@ -167,7 +167,7 @@ export class TaskRun implements TaskHandle {
   fail(error: Error, details: FailureDetails = {}): void {
     if (details.ranks !== undefined) this.ranks = details.ranks;
     if (details.timedOut) this.#driver.send(this, { type: 'TIMEOUT', error });
-    else this.#driver.send(this, { type: 'FAIL', error, exitCode: details.exitCode, stdout: details.stdout, stderr: details.stderr });
+    else this.#driver.send(this, { type: 'FAIL', error, exitCode: details.exitCode, stdout: details.stdout, stderr: details.stderr, infrastructure: details.infrastructure });
   }
 
   canceled(): void {
