@@ -4,6 +4,8 @@ import { SessionError } from '../errors.js';
 import { BaseTask } from '../task-base.js';
 import { taskOfFuture } from './futures.js';
 
+const NONE: readonly BaseTask[] = Object.freeze([]);
+
 /** The task a value stands for: a task itself, or a future returned by submitTasks; else undefined. */
 export function dependencyOf(value: unknown): BaseTask | undefined {
   return value instanceof BaseTask ? value : taskOfFuture(value);
@@ -15,7 +17,7 @@ export function dependencyOf(value: unknown): BaseTask | undefined {
  * neither a task nor a future returned by submitTasks is a SessionError (any thenable passes the
  * constructor; only the session knows its futures).
  */
-export function dependenciesOf(task: BaseTask): BaseTask[] {
+export function dependenciesOf(task: BaseTask): readonly BaseTask[] {
   let found: Set<BaseTask> | null = null;
   const add = (d: BaseTask) => (found ??= new Set()).add(d);
   for (const d of task.dependsOn) {
@@ -42,5 +44,5 @@ export function dependenciesOf(task: BaseTask): BaseTask[] {
   } else if (!(task instanceof AITask)) {
     throw new SessionError(`Task ${task.uid}: unknown task kind`);
   }
-  return found === null ? [] : [...found];
+  return found === null ? NONE : [...found];
 }

@@ -8,17 +8,21 @@ import { dependenciesOf } from './dependencies.js';
  * submitted to this session (`sessionOf(dep) === session`); one of another session, one submitted
  * nowhere, or a cycle in the batch is a SessionError. Cost: O(tasks + edges).
  */
-export function validateBatch(tasks: readonly BaseTask[], session: object, sessionOf: (task: BaseTask) => object | null): BaseTask[][] {
-  const index = new Map<BaseTask, number>();
-  for (let i = 0; i < tasks.length; i++) index.set(tasks[i]!, i);
-  const deps: BaseTask[][] = new Array(tasks.length);
+export function validateBatch(tasks: readonly BaseTask[], session: object, sessionOf: (task: BaseTask) => object | null): ReadonlyArray<readonly BaseTask[]> {
+  const deps: Array<readonly BaseTask[]> = new Array(tasks.length);
   let any = false;
   for (let i = 0; i < tasks.length; i++) {
-    const task = tasks[i]!;
-    const list = dependenciesOf(task);
+    const list = dependenciesOf(tasks[i]!);
     deps[i] = list;
-    for (const dep of list) {
-      any = true;
+    if (list.length > 0) any = true;
+  }
+  // a batch without any dependency (the common case) costs one scan of the inputs, nothing more
+  if (!any) return deps;
+  const index = new Map<BaseTask, number>();
+  for (let i = 0; i < tasks.length; i++) index.set(tasks[i]!, i);
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i]!;
+    for (const dep of deps[i]!) {
       if (index.has(dep)) continue;
       const owner = sessionOf(dep);
       if (owner === session) continue;
@@ -26,7 +30,7 @@ export function validateBatch(tasks: readonly BaseTask[], session: object, sessi
       throw new SessionError(`Task ${task.uid} depends on task ${dep.uid}, which is neither in this batch nor submitted; submit it first or in the same batch`);
     }
   }
-  if (any) checkAcyclic(tasks, index, deps);
+  checkAcyclic(tasks, index, deps);
   return deps;
 }
 
@@ -34,7 +38,7 @@ export function validateBatch(tasks: readonly BaseTask[], session: object, sessi
  * Iterative depth-first search over the batch (a task submitted earlier cannot depend on this batch,
  * so a cycle lies inside it); a back edge is a cycle, reported as `a → b → … → a`.
  */
-function checkAcyclic(tasks: readonly BaseTask[], index: Map<BaseTask, number>, deps: BaseTask[][]): void {
+function checkAcyclic(tasks: readonly BaseTask[], index: Map<BaseTask, number>, deps: ReadonlyArray<readonly BaseTask[]>): void {
   const color = new Uint8Array(tasks.length); // 0 unvisited, 1 on the stack, 2 done
   const stack: number[] = [];
   const next = new Uint32Array(tasks.length); // per node: the next dependency to look at
