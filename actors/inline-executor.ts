@@ -1,5 +1,5 @@
 import { TaskExecutionError } from '../src/errors.js';
-import { toError } from '../src/internal/remote-error.js';
+import { toError } from './wire-codec.mjs';
 import { stdoutOf } from '../src/run/outcome.js';
 import type { ComputeTaskSpec, TaskHandle } from '../src/run/task-handle.js';
 import type { ModuleFunctionRef } from '../src/task-types.js';

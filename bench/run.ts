@@ -41,7 +41,7 @@ function run(caseName: string): Record<string, number> {
 
 const want = (c: string) => only.length === 0 || only.some((o) => c.startsWith(o));
 const r: Record<string, Record<string, number>> = {};
-for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'hpc-local', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'distributed', 'bare-bullmq', 'naive-actor', 'memory', 'llm-embedded', 'llm-http', 'graph']) {
+for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'seq-threads', 'seq-processes', 'seq-inline', 'py-seq', 'py-seq-asyncio', 'closure-cost', 'hpc-local', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'distributed', 'bare-bullmq', 'naive-actor', 'memory', 'llm-embedded', 'llm-http', 'graph']) {
   if (want(c)) {
     process.stderr.write(`running ${c}…\n`);
     r[c] = run(c);
@@ -64,6 +64,9 @@ const rows = [
   { benchmark: 'distributed: 10k trivial functions, 2 local workers', rhapsody: f(v('distributed')), floor: `${f(v('bare-bullmq'))} (bare BullMQ producer + 2 workers)`, ratio: f(v('distributed') / v('bare-bullmq'), 3), target: '≥ 0.7', met: v('distributed') >= 0.7 * v('bare-bullmq') },
   { benchmark: 'inference: 64 AITasks, embedded engine (8 sequences), wall ms', rhapsody: f(v('llm-embedded'), 1), floor: `${f(r['llm-embedded']?.direct ?? NaN, 1)} ms (same 64 chats on node-llama-cpp directly)`, ratio: f(v('llm-embedded') / (r['llm-embedded']?.direct ?? NaN), 3), target: '≤ 1.10×', met: v('llm-embedded') <= 1.1 * (r['llm-embedded']?.direct ?? NaN) },
   { benchmark: 'inference: 64 AITasks over HTTP (serve-model, in-flight 32), tasks/s', rhapsody: f(v('llm-http'), 1), floor: `${f(r['llm-http']?.bare ?? NaN, 1)} (bare fetch loop, 32 at once)`, ratio: f(v('llm-http') / (r['llm-http']?.bare ?? NaN), 3), target: '≥ 0.8', met: v('llm-http') >= 0.8 * (r['llm-http']?.bare ?? NaN) },
+  { benchmark: 'sequential trivial function, threads, p50 µs', rhapsody: f(v('seq-threads'), 1), floor: `${f(v('py-seq'), 1)} µs (Python ThreadPoolExecutor submit().result(), same run)`, ratio: f(v('seq-threads') / v('py-seq'), 3), target: '≤ 0.7×', met: v('seq-threads') <= 0.7 * v('py-seq') },
+  { benchmark: 'sequential trivial function, threads, p50 µs, vs Python asyncio', rhapsody: f(v('seq-threads'), 1), floor: `${f(v('py-seq-asyncio'), 1)} µs (Python await loop.run_in_executor, as Python RHAPSODY; same run)`, ratio: f(v('seq-threads') / v('py-seq-asyncio'), 3), target: '≤ 0.7×', met: v('seq-threads') <= 0.7 * v('py-seq-asyncio') },
+  { benchmark: 'sequential trivial function, processes / inline, p50 µs', rhapsody: `${f(v('seq-processes'), 1)} / ${f(v('seq-inline'), 1)}`, floor: '', ratio: '', target: '', met: true },
   { benchmark: 'Python thread pool (reference)', rhapsody: '', floor: `${f(v('py-functions'))} functions/s`, ratio: f(v('threads') / v('py-functions'), 1) + '× (threads)', target: 'beat it', met: v('threads') > v('py-functions') },
 ];
 console.table(rows);
@@ -78,6 +81,10 @@ if (r['telemetry-sustained']) {
 if (r.distributed && r['bare-bullmq']) {
   const d = r.distributed, b = r['bare-bullmq'];
   console.log(`distributed latency (submit → result): rhapsody p50 ${f(d.p50!, 1)} ms, p99 ${f(d.p99!, 1)} ms; bare BullMQ p50 ${f(b.p50!, 1)} ms, p99 ${f(b.p99!, 1)} ms`);
+}
+if (r['closure-cost']) {
+  const c = r['closure-cost'];
+  console.log(`closure shipping at submit: ${f(c.value!, 1)} µs per fresh closure object with captures (inspector), ${f(c.noCaptureUs!, 2)} µs for one that references nothing outside, ${f(c.cachedUs!, 2)} µs for one seen before`);
 }
 if (r.graph) {
   const g = r.graph;

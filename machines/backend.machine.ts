@@ -7,13 +7,22 @@ export interface BackendMachineContext {
   kind: 'execution' | 'inference';
   inFlight: number;
   error: string | null;
+  /** what the backend is doing or waiting for, in words (`waiting for workers: 1/2 registered`) */
+  detail: string | null;
+  /** the most recent lines of what it runs (a model server's output, workers registering), oldest first */
+  log: string[];
 }
+
+/** Lines kept in `log`. */
+export const BACKEND_LOG_LINES = 20;
 
 export type BackendMachineEvent =
   | { type: 'START' }
   | { type: 'STARTED' }
   | { type: 'START_FAILED'; error: string }
   | { type: 'LOAD'; inFlight: number }
+  /** progress: a new `detail` (when given) and/or one more `log` line */
+  | { type: 'PROGRESS'; detail?: string | null; line?: string }
   | { type: 'SHUTDOWN' }
   | { type: 'DRAINED' }
   | { type: 'STOPPED' };
@@ -27,6 +36,14 @@ const provided = fromPromise<void>(() => new Promise<void>(() => undefined));
  * cancels what is in flight; the live in-flight count, `LOAD`, reaching 0 ends it) and `stopping`
  * (invokes `closeExecutors`). The Backend base class provides the three effects, so the chart
  * drives start, drain and stop; admission is legal only in RUNNING.active.
+ *
+ * @example
+ * import { createActor, fromPromise, waitFor } from 'xstate';
+ * const done = fromPromise<void>(async () => {});
+ * const actor = createActor(backendMachine.provide({ actors: { startExecutors: done, closeExecutors: done } }), { input: { name: 'b', kind: 'execution' } }).start();
+ * actor.send({ type: 'START' });
+ * await waitFor(actor, (s) => s.matches({ RUNNING: 'active' }));
+ * actor.send({ type: 'SHUTDOWN' }); // draining → stopping → SHUTDOWN
  */
 export const backendMachine = setup({
   types: {
@@ -43,6 +60,13 @@ export const backendMachine = setup({
     abortRuns: () => undefined,
     recordLoad: assign({ inFlight: ({ event }) => (event.type === 'LOAD' ? event.inFlight : 0) }),
     recordError: assign({ error: ({ event }) => (event.type === 'START_FAILED' ? event.error : null) }),
+    recordProgress: assign(({ context, event }) => {
+      if (event.type !== 'PROGRESS') return {};
+      return {
+        detail: event.detail === undefined ? context.detail : event.detail,
+        log: event.line === undefined ? context.log : [...context.log.slice(1 - BACKEND_LOG_LINES), event.line],
+      };
+    }),
     recordCloseError: assign({ error: ({ event }) => String(((event as { error?: { message?: string } }).error)?.message ?? (event as { error?: unknown }).error) }),
   },
   guards: {
@@ -51,8 +75,8 @@ export const backendMachine = setup({
 }).createMachine({
   id: 'backend',
   initial: 'INITIALIZED',
-  context: ({ input }) => ({ name: input.name, kind: input.kind, inFlight: 0, error: null }),
-  on: { LOAD: { actions: 'recordLoad' } },
+  context: ({ input }) => ({ name: input.name, kind: input.kind, inFlight: 0, error: null, detail: null, log: [] }),
+  on: { LOAD: { actions: 'recordLoad' }, PROGRESS: { actions: 'recordProgress' } },
   states: {
     INITIALIZED: {
       on: { START: 'RUNNING', SHUTDOWN: 'SHUTDOWN' },

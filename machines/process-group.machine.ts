@@ -10,7 +10,15 @@ export interface RankMachineContext {
 
 export type RankMachineEvent = { type: 'EXITED'; exitCode: number | null; signal: string | null; killed: string | null };
 
-/** One rank process: running → exited (code 0) | failed (non-zero, signal) | stopped (killed by us). */
+/**
+ * One rank process: running → exited (code 0) | failed (non-zero, signal) | stopped (killed by us).
+ *
+ * @example
+ * import { createActor } from 'xstate';
+ * const rank = createActor(rankMachine, { input: { rank: 0, node: 'n1', gpus: [0] } }).start();
+ * rank.send({ type: 'EXITED', exitCode: 0, signal: null, killed: null });
+ * rank.getSnapshot().value; // 'exited'
+ */
 export const rankMachine = setup({
   types: {
     context: {} as RankMachineContext,
@@ -69,6 +77,13 @@ function ownFailure(e: { exitCode: number | null; killed: string | null }): bool
  * canceled. Entering `failing` or `stopping` runs `stopRanks` (the HPC backend provides it: kill
  * the job's other processes), so the chart decides when peers stop; its final state decides the
  * task's outcome. The HPC backend runs one for every job.
+ *
+ * @example
+ * const group = createActor(processGroupMachine, { input: { uid: 'job1', launcher: 'local', worldSize: 2 } }).start();
+ * group.send({ type: 'RANK_STARTED', rank: 0, node: 'n1', gpus: [0] });
+ * group.send({ type: 'RANK_STARTED', rank: 1, node: 'n1', gpus: [1] });
+ * group.send({ type: 'RANK_EXITED', rank: 1, exitCode: 3, signal: null, killed: null }); // 'failing': stopRanks
+ * group.send({ type: 'RANK_EXITED', rank: 0, exitCode: null, signal: 'SIGTERM', killed: 'peer-failed' }); // 'failed'
  */
 export const processGroupMachine = setup({
   types: {

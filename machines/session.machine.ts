@@ -20,6 +20,13 @@ export type SessionMachineEvent =
  * Session provides: cancel what is not terminal, shut backends down, stop telemetry, complete the
  * streams) → CLOSED. A batch is routed as a whole before SUBMIT_BATCH is sent, so the chart
  * only ever sees batches that were admitted atomically.
+ *
+ * @example
+ * import { createActor, fromPromise } from 'xstate';
+ * const actor = createActor(sessionMachine.provide({ actors: { closeSession: fromPromise<void>(async () => {}) } }), { input: { uid: 's1' } }).start();
+ * actor.send({ type: 'ADD_BACKEND', name: 'local' });
+ * actor.send({ type: 'SUBMIT_BATCH', size: 10 });
+ * actor.send({ type: 'CLOSE' }); // CLOSING, then CLOSED once closeSession settles
  */
 export const sessionMachine = setup({
   types: {

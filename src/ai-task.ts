@@ -3,6 +3,7 @@ import { BaseTask, uidOf } from './task-base.js';
 import type { RetryPolicy } from '../machines/task-guards.js';
 import type { PromptFunction, RetryOptions, TaskResult } from './task-types.js';
 import type { AITaskSpec } from './run/task-handle.js';
+import { refusePythonKeys } from './python-keys.js';
 
 export interface AITaskOptions {
   /** or a function of the results of `dependsOn` (in that order), evaluated when they are DONE */
@@ -51,6 +52,7 @@ export class AITask extends BaseTask {
 
   constructor(options: AITaskOptions) {
     const uid = uidOf(options);
+    refusePythonKeys(options, uid, KNOWN);
     const o = validateTask(aiTaskSchema, options ?? {}, uid) as AITaskOptions & { retries?: RetryPolicy };
     super(uid, o.backend, { dependsOn: o.dependsOn, retries: o.retries });
     this.prompt = o.prompt as string | string[];

@@ -2,6 +2,7 @@ import { computeTaskSchema, validateTask } from './task-schemas.js';
 import { BaseTask, runOf, uidOf } from './task-base.js';
 import type { RetryPolicy } from '../machines/task-guards.js';
 import type { ComputeTaskSpec, RankInfo } from './run/task-handle.js';
+import { refusePythonKeys } from './python-keys.js';
 import type { LocalTaskOptions, RetryOptions, TaskFunction, TaskResult } from './task-types.js';
 
 export interface ComputeTaskOptions {
@@ -58,6 +59,7 @@ export class ComputeTask extends BaseTask {
 
   constructor(options: ComputeTaskOptions) {
     const uid = uidOf(options);
+    refusePythonKeys(options, uid, KNOWN);
     const o = validateTask(computeTaskSchema, options ?? {}, uid) as ComputeTaskOptions & { retries?: RetryPolicy };
     super(uid, o.backend, { dependsOn: o.dependsOn, retries: o.retries });
     this.executable = o.executable;

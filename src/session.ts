@@ -4,18 +4,17 @@ import { Observable } from 'rxjs';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import { sessionMachine, type SessionStateName } from '../machines/session.machine.js';
 import { TERMINAL_STATES } from '../machines/task.machine.js';
-import { waitMachine } from '../machines/wait.machine.js';
-import { AITask } from './ai-task.js';
 import { Backend } from './backends/backend.js';
-import { DependencyError, SessionError, TimeoutError } from './errors.js';
+import { DependencyError, SessionError } from './errors.js';
 import { actorState$ } from './internal/actor-stream.js';
 import { toFunction, type InspectOption } from './internal/inspect-hub.js';
 import type { SessionStatistics } from './internal/statistics.js';
 import { RunRegistry } from './run/run-registry.js';
+import { routeBatch } from './run/router.js';
+import { waitTasks, type WaitOptions } from './run/wait-tasks.js';
 import { TaskStreams } from './run/task-streams.js';
 import type { TaskRun } from './run/task-run.js';
-import type { TaskSpec } from './run/task-handle.js';
-import { BaseTask, bindRun, runOf, type TaskDriver } from './task-base.js';
+import { bindRun, runOf, type BaseTask, type TaskDriver } from './task-base.js';
 import type { TaskEvent, TaskResult, TaskSnapshot } from './task-types.js';
 import { TelemetryManager, type TelemetryOptions } from './telemetry/telemetry-manager.js';
 import { UID_PATTERN } from './task-schemas.js';
@@ -34,13 +33,7 @@ export interface SessionOptions {
   inspect?: InspectOption;
 }
 
-export interface WaitOptions {
-  /** ms */
-  timeout?: number;
-  signal?: AbortSignal;
-  /** Reject at the first failed task instead of collecting all (asyncio.gather without return_exceptions). */
-  failFast?: boolean;
-}
+export type { WaitOptions } from './run/wait-tasks.js';
 
 export interface SessionSnapshot {
   uid: string;
@@ -67,15 +60,6 @@ function checkSessionOptions(options: unknown): asserts options is SessionOption
     throw new SessionError(`Session option "uid" must be 1-128 characters of [A-Za-z0-9._:-] (it names a folder under workDir); got ${JSON.stringify(String(o.uid))}`);
   }
   if (o.workDir !== undefined && typeof o.workDir !== 'string') throw new SessionError('Session option "workDir" must be a string path');
-}
-
-/** Durations are non-negative numbers of ms. */
-function checkWaitOptions(options: WaitOptions): void {
-  if (options === null || typeof options !== 'object') throw new SessionError('waitTasks options must be an object, e.g. { timeout: 30_000 }');
-  const t = options.timeout;
-  if (t !== undefined && (typeof t !== 'number' || Number.isNaN(t) || t < 0)) {
-    throw new SessionError(`waitTasks option "timeout" must be a non-negative number of ms; got ${JSON.stringify(t)}`);
-  }
 }
 
 /**
@@ -166,7 +150,7 @@ export class Session implements TaskDriver, AsyncDisposable {
   async submitTasks(tasks: readonly BaseTask[]): Promise<Promise<TaskResult>[]> {
     if (this.state !== 'OPEN') throw new SessionError(`Session ${this.uid} is ${this.state}: cannot submit tasks`);
     if (this.starting.size) await Promise.all([...this.starting]);
-    const plan = this.route(tasks);
+    const plan = routeBatch(tasks, this.backendList, (uid) => this.runs.has(uid), this.uid);
     // unknown dependencies, another session's, or a cycle: SessionError, nothing submitted
     const deps = validateBatch(tasks, this.runs, (t) => runOf(t)?.driver ?? null);
     this.actor.send({ type: 'SUBMIT_BATCH', size: tasks.length });
@@ -210,106 +194,12 @@ export class Session implements TaskDriver, AsyncDisposable {
     for (const [backend, group] of groups) backend._submit(group);
   }
 
-  private route(tasks: readonly BaseTask[]): { backendOf: Backend[]; specs: TaskSpec[] } {
-    if (!Array.isArray(tasks)) throw new SessionError('submitTasks expects an array of tasks');
-    const backendOf: Backend[] = new Array(tasks.length);
-    const specs: TaskSpec[] = new Array(tasks.length);
-    const seen = new Set<string>();
-    let firstExec: Backend | undefined;
-    let firstInference: Backend | undefined;
-    for (const b of this.backendList) {
-      if (b.kind === 'execution') firstExec ??= b;
-      else firstInference ??= b;
-    }
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i];
-      if (!(task instanceof BaseTask)) throw new SessionError(`submitTasks: item ${i} is not a task`);
-      if (task.state !== 'NEW') throw new SessionError(`Task ${task.uid} was already submitted (state ${task.state})`);
-      if (seen.has(task.uid) || this.runs.has(task.uid)) throw new SessionError(`Duplicate task uid ${task.uid}`);
-      seen.add(task.uid);
-      const spec = task._spec();
-      let backend: Backend | undefined;
-      if (task.backend !== null) {
-        backend = this.backendList.find((b) => b.name === task.backend);
-        if (!backend) {
-          throw new SessionError(`Task ${task.uid}: unknown backend "${task.backend}" (session has: ${this.backendList.map((b) => b.name).join(', ') || 'none'})`);
-        }
-        if (!backend.accepts(spec)) throw new SessionError(`Task ${task.uid}: backend "${backend.name}" (${backend.kind}) cannot run a ${task.kind} task`);
-      } else {
-        backend = task instanceof AITask ? firstInference : firstExec;
-        if (!backend || !backend.accepts(spec)) {
-          throw new SessionError(`Task ${task.uid}: no compatible ${task instanceof AITask ? 'inference' : 'execution'} backend in session ${this.uid}`);
-        }
-      }
-      if (backend.state === 'SHUTDOWN') throw new SessionError(`Task ${task.uid}: backend "${backend.name}" is shut down`);
-      backend.validate(spec);
-      backendOf[i] = backend;
-      specs[i] = spec;
-    }
-    return { backendOf, specs };
-  }
-
   /**
    * Waits until every task is terminal. Never rejects for task failure (unless `failFast`);
    * rejects TimeoutError at the deadline without disturbing the tasks.
    */
   waitTasks<T extends BaseTask>(tasks: readonly T[], options: WaitOptions = {}): Promise<T[]> {
-    try {
-      checkWaitOptions(options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const list = [...tasks];
-    for (const t of list) {
-      if (!runOf(t) && t.state === 'NEW') return Promise.reject(new SessionError(`Task ${t.uid} has no bound future. Has it been submitted to a Session?`));
-    }
-    const pending = list.filter((t) => !TERMINAL_STATES.has(t.state));
-    const { timeout, signal, failFast = false } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<T[]>((resolve, reject) => {
-      const wait = createActor(waitMachine, {
-        input: { total: pending.length, timeout: timeout ?? null, mode: failFast ? 'failFast' : 'collectAll' },
-        inspect: this.inspect,
-      });
-      let remaining = pending.length;
-      let firstFailure: unknown;
-      // after the wait has ended (timed out, aborted) late completions have nothing to tell it
-      const tell = (event: { type: 'ALL_SETTLED' | 'TASK_FAILED' | 'ABORT' }) => {
-        if (wait.getSnapshot().status === 'active') wait.send(event);
-      };
-      const onAbort = () => tell({ type: 'ABORT' });
-      wait.subscribe({
-        next: (snap) => {
-          if (snap.status !== 'done') return;
-          signal?.removeEventListener('abort', onAbort);
-          switch (snap.value) {
-            case 'settled':
-              return resolve(list);
-            case 'failed':
-              return reject(firstFailure);
-            case 'aborted':
-              return reject(signal?.reason);
-            case 'timedOut':
-              return reject(new TimeoutError(`Timeout after ${timeout} ms: ${list.length - remaining}/${list.length} tasks completed`));
-          }
-        },
-        error: reject,
-      });
-      wait.start();
-      if (wait.getSnapshot().status === 'done') return;
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settled = () => {
-        if (--remaining === 0) tell({ type: 'ALL_SETTLED' });
-      };
-      const failed = (err: unknown) => {
-        if (firstFailure === undefined) {
-          firstFailure = err;
-          tell({ type: 'TASK_FAILED' });
-        }
-        settled();
-      };
-      for (const t of pending) runOf(t)!.future.then(settled, failFast ? failed : settled);
-    });
+    return waitTasks(tasks, options, this.inspect);
   }
 
   /** Cancels one task (TaskDriver); `task.cancel()` calls this. */

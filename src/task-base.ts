@@ -3,7 +3,7 @@ import type { PendingReason, RetryPolicy } from '../machines/task-guards.js';
 import { taskOfFuture } from './graph/futures.js';
 import { SessionError, TaskValidationError } from './errors.js';
 import type { TaskResult, TaskSnapshot } from './task-types.js';
-import type { ErrorData } from './internal/remote-error.js';
+import type { ErrorData } from '../actors/wire-codec.mjs';
 import type { TaskSpec } from './run/task-handle.js';
 import type { TaskRun } from './run/task-run.js';
 
@@ -55,6 +55,12 @@ export function runOf(task: BaseTask): TaskRun | null {
  * Common fields and behaviour of ComputeTask and AITask. What the runtime sets (`state`, results,
  * `exception`, `attempts`) are getters over the task's run record, owned by the session: a task
  * object is a read-only view once submitted, and nothing of the runtime is stored on it.
+ *
+ * @example
+ * const tasks: BaseTask[] = [new ComputeTask({ executable: '/bin/true' }), new AITask({ prompt: 'hi', model: 'tiny' })];
+ * await session.submitTasks(tasks);
+ * await session.waitTasks(tasks);
+ * for (const t of tasks) console.log(t.uid, t.kind, t.state, t.exitCode ?? t.response);
  */
 export abstract class BaseTask implements PromiseLike<TaskResult> {
   abstract readonly kind: 'compute' | 'ai';

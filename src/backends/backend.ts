@@ -4,7 +4,7 @@ import { backendMachine, type BackendStateName } from '../../machines/backend.ma
 import { BackendError } from '../errors.js';
 import { actorState$ } from '../internal/actor-stream.js';
 import { InspectHub, type InspectOption } from '../internal/inspect-hub.js';
-import { toError } from '../internal/remote-error.js';
+import { toError } from '../../actors/wire-codec.mjs';
 import type { Outcome, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { RunOwner, TaskRun } from '../run/task-run.js';
 
@@ -16,6 +16,10 @@ export interface BackendSnapshot {
   phase: string | null;
   inFlight: number;
   error: string | null;
+  /** what the backend is doing or waiting for, in words, e.g. while `create()` waits; null when nothing to say */
+  detail: string | null;
+  /** recent lines of what it runs (a model server's output, …), oldest first; each snapshot adds at most one */
+  log: string[];
 }
 
 type BackendActor = Actor<typeof backendMachine>;
@@ -116,7 +120,21 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
       phase: typeof s.value === 'string' ? null : (Object.values(s.value)[0] as string),
       inFlight: s.context.inFlight,
       error: s.context.error,
+      detail: s.context.detail,
+      log: s.context.log,
     }));
+  }
+
+  /**
+   * Tells `state$` what the backend is doing (`detail`) and/or adds lines to its recent `log`; for
+   * long waits (a server loading a model, workers registering). Ignored once the backend is shut down.
+   */
+  protected reportProgress(update: { detail?: string | null; log?: string | string[] }): void {
+    const actor = this._actor;
+    if (actor.getSnapshot().status !== 'active') return;
+    const lines = update.log === undefined ? [] : typeof update.log === 'string' ? [update.log] : update.log;
+    if (update.detail !== undefined) actor.send({ type: 'PROGRESS', detail: update.detail });
+    for (const line of lines) actor.send({ type: 'PROGRESS', line });
   }
 
   /** Starts executors; idempotent. Python's `await backend`. */

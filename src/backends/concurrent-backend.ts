@@ -5,9 +5,11 @@ import { InlineExecutor } from '../../actors/inline-executor.js';
 import { SpawnerPool } from '../../actors/spawner-pool.js';
 import { WorkerPool } from '../../actors/worker-pool.js';
 import { TaskExecutionError } from '../errors.js';
+import { checkShippable } from '../internal/function-shipping.js';
 import { processFailure } from '../run/outcome.js';
 import type { ComputeTaskSpec, Outcome, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import { Backend } from './backend.js';
+import { checkConcurrentOptions } from './options/schemas.js';
 
 export { stdoutOf } from '../run/outcome.js';
 
@@ -30,7 +32,7 @@ type Run = TaskHandle<ComputeTaskSpec>;
 const isExecutable = (h: TaskHandle): boolean => (h.spec as ComputeTaskSpec).executable !== undefined;
 
 /**
- * The default local backend: functions on worker threads (comlink), child Node processes or
+ * The default local backend: functions on worker threads, child Node processes or
  * inline; executables through a spawner process (execa), each in its own process group.
  * Executables and functions wait in separate lanes, each with its own capacity.
  *
@@ -51,7 +53,7 @@ export class ConcurrentExecutionBackend extends Backend {
   private readonly madeDirs = new Set<string>();
 
   constructor(options: ConcurrentExecutionBackendOptions = {}) {
-    super(options.name ?? 'concurrent');
+    super(checkConcurrentOptions(options).name ?? 'concurrent');
     this.executor = options.executor ?? 'threads';
     this.maxWorkers = options.maxWorkers ?? availableParallelism();
     this.maxProcesses = options.maxProcesses ?? 32;
@@ -61,12 +63,18 @@ export class ConcurrentExecutionBackend extends Backend {
   }
 
   /** Creates and starts a backend (Python's `await ConcurrentExecutionBackend(...)`). */
-  static create(options: ConcurrentExecutionBackendOptions = {}): Promise<ConcurrentExecutionBackend> {
+  static async create(options: ConcurrentExecutionBackendOptions = {}): Promise<ConcurrentExecutionBackend> {
     return new ConcurrentExecutionBackend(options).start();
   }
 
   accepts(spec: TaskSpec): boolean {
     return spec.kind === 'compute';
+  }
+
+  /** A function for a worker must ship (inline runs any closure as it is). */
+  override validate(spec: TaskSpec): void {
+    const fn = spec.kind === 'compute' ? spec.function : undefined;
+    if (this.pool && typeof fn === 'function') checkShippable(spec.uid, fn, this.executor === 'threads' ? 'worker thread' : 'worker process', 'clone');
   }
 
   protected async onStart(): Promise<void> {

@@ -10,11 +10,13 @@ import { rankEnv, type JobSpec, type RankCommand, type RankResult, type RankSpec
 import { jobShape, type JobShape, type ProcessTemplate } from '../hpc/process-template.js';
 import { Placement } from '../hpc/policy.js';
 import { ResourceScheduler, type NodeInfo, type RankAllocation, type RankRequest } from '../hpc/resource-scheduler.js';
-import { rebuildError } from '../internal/remote-error.js';
+import { decodeError } from '../../actors/wire-codec.mjs';
+import { checkShippable, shipFunction } from '../internal/function-shipping.js';
 import { processFailure } from '../run/outcome.js';
 import type { ComputeTaskSpec, Outcome, RankInfo, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { ModuleFunctionRef } from '../task-types.js';
 import { Backend } from './backend.js';
+import { checkHpcOptions } from './options/schemas.js';
 
 export interface HpcExecutionBackendOptions {
   name?: string;
@@ -63,7 +65,7 @@ export class HpcExecutionBackend extends Backend {
   });
 
   constructor(options: HpcExecutionBackendOptions = {}) {
-    super(options.name ?? 'hpc');
+    super(checkHpcOptions(options).name ?? 'hpc');
     this.backfill = true;
     this.options = options;
     this.launcherKind = options.launcher ?? 'local';
@@ -73,7 +75,7 @@ export class HpcExecutionBackend extends Backend {
     else throw new BackendError(`unknown launcher "${String(this.launcherKind)}" (local, slurm, mpi)`, this.name);
   }
 
-  static create(options: HpcExecutionBackendOptions = {}): Promise<HpcExecutionBackend> {
+  static async create(options: HpcExecutionBackendOptions = {}): Promise<HpcExecutionBackend> {
     return new HpcExecutionBackend(options).start();
   }
 
@@ -106,6 +108,7 @@ export class HpcExecutionBackend extends Backend {
   override validate(spec: TaskSpec): void {
     const t = spec as ComputeTaskSpec;
     jobShape(t.uid, t.taskBackendSpecificKwargs, t.function !== undefined);
+    if (typeof t.function === 'function') checkShippable(t.uid, t.function, 'rank process (as JSON)', 'json');
   }
 
   /** A job whose resources no node has fails at once (ResourceError) instead of waiting forever. */
@@ -198,7 +201,7 @@ export class HpcExecutionBackend extends Backend {
     }
     let error: Error;
     if (isFunction && firstBad.error && firstBad.exitCode === 1 && firstBad.error.name !== 'BackendError') {
-      error = rebuildError(firstBad.error); // the function threw: its own error, as on every backend
+      error = decodeError(firstBad.error); // the function threw: its own error, as on every backend
     } else if (firstBad.error?.name === 'BackendError') {
       error = new TaskExecutionError(`Task ${h.uid}:${where ? ` ${where}` : ''} could not run: ${firstBad.error.message}`, { taskUid: h.uid }, { cause: new BackendError(firstBad.error.message, this.name) });
     } else {
@@ -227,7 +230,10 @@ function commandOf(task: ComputeTaskSpec): RankCommand {
   if (task.executable !== undefined) return { kind: 'executable', file: task.executable, args: [...task.arguments] };
   const fn = task.function!;
   const args = task.kwargs === undefined ? [...task.args] : [...task.args, task.kwargs];
-  if (typeof fn === 'function') return { kind: 'function', fn: { source: fn.toString() }, args };
+  if (typeof fn === 'function') {
+    const shipped = shipFunction(fn);
+    return { kind: 'function', fn: shipped.wire ? { source: shipped.source, wire: shipped.wire } : { source: shipped.source }, args };
+  }
   const ref = fn as ModuleFunctionRef;
   return { kind: 'function', fn: { module: moduleSpecifier(ref.module), export: ref.export }, args };
 }

@@ -34,6 +34,14 @@ interface Entry {
  * done | failed | canceled, with bounded retries and backoff), granted a slot under `maxInFlight`.
  * A prompt list is one request whose prompts go out together; `response` keeps their order.
  * Subclasses implement `generate` (one prompt → text) and `target` (what errors name).
+ *
+ * @example
+ * class UpperBackend extends InferenceBackend {
+ *   constructor() { super('upper', { maxInFlight: 8 }); }
+ *   get target() { return 'upper-case echo'; }
+ *   protected async onStart() {}
+ *   protected async generate(_task: AITaskSpec, prompt: string) { return prompt.toUpperCase(); }
+ * }
  */
 export abstract class InferenceBackend extends Backend {
   readonly kind = 'inference' as const;

@@ -45,7 +45,14 @@ export function processFailure(taskUid: string, end: ProcessEnd, how: FailureLab
   return new TaskExecutionError(text, { taskUid, exitCode: end.exitCode, stderr: end.stderr, signal: end.signal }, how.cause === undefined ? undefined : { cause: how.cause });
 }
 
-/** Text form of a function's return value, as the original's `str(return_value)`. */
+/**
+ * Text form of a function's return value, as the original's `str(return_value)`.
+ *
+ * @example
+ * stdoutOf({ a: 1 }); // '{"a":1}'
+ * stdoutOf(42); // '42'
+ * stdoutOf(undefined); // ''
+ */
 export function stdoutOf(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === undefined) return '';
