@@ -72,8 +72,7 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   #extras: Record<string, unknown> | null = null;
   /** The retry policy, normalised; null: no retries. */
   readonly retries: RetryPolicy | null;
-  /** The tasks and futures this task waits for (fixed at construction: a frozen, non-writable property). */
-  declare readonly dependsOn: readonly PromiseLike<TaskResult>[];
+  #dependsOn: readonly PromiseLike<TaskResult>[];
 
   static {
     attachRun = (task, run, driver) => {
@@ -86,8 +85,7 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   protected constructor(uid: string, backend: string | undefined, graph?: { dependsOn?: readonly PromiseLike<TaskResult>[]; retries?: RetryPolicy | null }) {
     this.uid = uid;
     this.#backend = backend ?? null;
-    const deps = graph?.dependsOn?.length ? Object.freeze([...graph.dependsOn]) : NO_DEPENDENCIES;
-    Object.defineProperty(this, 'dependsOn', { value: deps, enumerable: true, writable: false, configurable: false });
+    this.#dependsOn = graph?.dependsOn?.length ? Object.freeze([...graph.dependsOn]) : NO_DEPENDENCIES;
     this.retries = graph?.retries ?? null;
   }
 
@@ -127,6 +125,11 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   /** How many times the task started running (0 until it runs). */
   get attempts(): number {
     return this.#run?.attempt ?? 0;
+  }
+
+  /** The tasks and futures this task waits for: fixed at construction (a frozen array, no setter). */
+  get dependsOn(): readonly PromiseLike<TaskResult>[] {
+    return this.#dependsOn;
   }
 
   /** 'dependencies' while SUBMITTED and waiting for them; 'retry' while QUEUED and waiting its retry delay; else null. */
