@@ -3,7 +3,7 @@ import { toError } from '../../actors/wire-codec.mjs';
 import type { RunListener, RunRegistry } from '../run/run-registry.js';
 import type { TaskRun } from '../run/task-run.js';
 import type { BaseTask } from '../task-base.js';
-import { DependencyError } from '../errors.js';
+import type { DependencyError } from '../errors.js';
 import { DependencyTracker, type DependencyOutcome } from './dependency-tracker.js';
 import { resolveSpec } from './substitute.js';
 

@@ -7,7 +7,7 @@ import type { PromptFunction } from '../task-types.js';
 import { dependencyOf } from './dependencies.js';
 
 /** A dependency's value as an argument or kwarg: returnValue (function), stdout (executable), response (AITask). */
-export function valueOf(dep: BaseTask): unknown {
+export function dependencyValue(dep: BaseTask): unknown {
   checkDone(dep);
   if (dep instanceof AITask) return dep.response;
   return (dep as ComputeTask).executable !== undefined ? dep.stdout : dep.returnValue;
@@ -49,15 +49,17 @@ export function resolveSpec(task: BaseTask, spec: TaskSpec): TaskSpec | null {
   if (spec.args.some((a) => dependencyOf(a) !== undefined)) {
     args = spec.args.map((a) => {
       const dep = dependencyOf(a);
-      return dep === undefined ? a : valueOf(dep);
+      return dep === undefined ? a : dependencyValue(dep);
     });
   }
   const kw = spec.kwargs;
   if (kw !== undefined && Object.values(kw).some((v) => dependencyOf(v) !== undefined)) {
-    kwargs = Object.fromEntries(Object.entries(kw).map(([k, v]) => {
-      const dep = dependencyOf(v);
-      return [k, dep === undefined ? v : valueOf(dep)];
-    }));
+    kwargs = Object.fromEntries(
+      Object.entries(kw).map(([k, v]) => {
+        const dep = dependencyOf(v);
+        return [k, dep === undefined ? v : dependencyValue(dep)];
+      }),
+    );
   }
   if ((spec.arguments as readonly unknown[]).some((a) => typeof a !== 'string')) {
     argv = (spec.arguments as readonly unknown[]).map((a) => {

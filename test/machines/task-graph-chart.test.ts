@@ -21,9 +21,25 @@ function same(task: TaskRun, actor: ReturnType<typeof createActor<typeof taskMac
   const { value, context: c } = actor.getSnapshot();
   const e = task.exception;
   expect(
-    { state: task.state, attempts: task.attempts, pendingReason: task.pendingReason, exitCode: task.exitCode, stdout: task.stdout, returnValue: task.returnValue, error: e && { name: e.name, message: e.message } },
+    {
+      state: task.state,
+      attempts: task.attempts,
+      pendingReason: task.pendingReason,
+      exitCode: task.exitCode,
+      stdout: task.stdout,
+      returnValue: task.returnValue,
+      error: e && { name: e.name, message: e.message },
+    },
     at,
-  ).toEqual({ state: value, attempts: c.attempts, pendingReason: c.pendingReason, exitCode: c.exitCode, stdout: c.stdout, returnValue: c.returnValue, error: c.error && { name: c.error.name, message: c.error.message } });
+  ).toEqual({
+    state: value,
+    attempts: c.attempts,
+    pendingReason: c.pendingReason,
+    exitCode: c.exitCode,
+    stdout: c.stdout,
+    returnValue: c.returnValue,
+    error: c.error && { name: c.error.name, message: c.error.message },
+  });
 }
 
 /**
@@ -60,23 +76,38 @@ const boom = () => new TaskExecutionError('exit 3', { taskUid: 'x', exitCode: 3 
 
 describe('task graph paths: table driver and chart agree', () => {
   it('waits for dependencies, refuses to start meanwhile, then runs', () => {
-    const t = run([{ type: 'SUBMIT', backend: 'b', dependencies: true }, { type: 'START' }, { type: 'QUEUE' }, { type: 'DEPS_READY' }, { type: 'START' }, { type: 'COMPLETE', exitCode: 0, stdout: 'ok\n' }]);
+    const t = run([
+      { type: 'SUBMIT', backend: 'b', dependencies: true },
+      { type: 'START' },
+      { type: 'QUEUE' },
+      { type: 'DEPS_READY' },
+      { type: 'START' },
+      { type: 'COMPLETE', exitCode: 0, stdout: 'ok\n' },
+    ]);
     expect([t.state, t.attempts, t.pendingReason]).toEqual(['DONE', 1, null]);
   });
 
   it('a failed dependency ends it FAILED with the DependencyError, never started', () => {
     const error = new DependencyError('Task x: dependency up failed', 'x', 'up', { cause: boom() });
-    const t = run([{ type: 'SUBMIT', backend: 'b', dependencies: true }, { type: 'DEPENDENCY_FAILED', error, dependencyUid: 'up' }]);
+    const t = run([
+      { type: 'SUBMIT', backend: 'b', dependencies: true },
+      { type: 'DEPENDENCY_FAILED', error, dependencyUid: 'up' },
+    ]);
     expect([t.state, t.attempts, t.exception]).toEqual(['FAILED', 0, error]);
   });
 
   it('an infrastructure failure is retried after the delay; a stale result is ignored', () => {
     const t = run(
       [
-        { type: 'SUBMIT', backend: 'b' }, { type: 'QUEUE' }, { type: 'START' },
+        { type: 'SUBMIT', backend: 'b' },
+        { type: 'QUEUE' },
+        { type: 'START' },
         { type: 'FAIL', error: infra(), infrastructure: true, attempt: 1 },
-        { type: 'START' }, { wait: 250 }, { type: 'START' },
-        { type: 'COMPLETE', exitCode: 0, stdout: 'stale', attempt: 1 }, { type: 'FAIL', error: boom(), attempt: 1 },
+        { type: 'START' },
+        { wait: 250 },
+        { type: 'START' },
+        { type: 'COMPLETE', exitCode: 0, stdout: 'stale', attempt: 1 },
+        { type: 'FAIL', error: boom(), attempt: 1 },
         { type: 'COMPLETE', exitCode: 0, stdout: 'fresh', attempt: 2 },
       ],
       { max: 2, delay: 250 },
@@ -87,9 +118,15 @@ describe('task graph paths: table driver and chart agree', () => {
   it("under on: 'any' task failures and timeouts retry with growing delays until attempts run out", () => {
     const t = run(
       [
-        { type: 'SUBMIT', backend: 'b' }, { type: 'START' }, { type: 'FAIL', error: boom(), exitCode: 3 }, { wait: 10 },
-        { type: 'START' }, { type: 'TIMEOUT', error: boom() }, { wait: 30 },
-        { type: 'START' }, { type: 'FAIL', error: boom(), exitCode: 3 },
+        { type: 'SUBMIT', backend: 'b' },
+        { type: 'START' },
+        { type: 'FAIL', error: boom(), exitCode: 3 },
+        { wait: 10 },
+        { type: 'START' },
+        { type: 'TIMEOUT', error: boom() },
+        { wait: 30 },
+        { type: 'START' },
+        { type: 'FAIL', error: boom(), exitCode: 3 },
       ],
       { max: 2, delay: 10, factor: 3, on: 'any' },
     );

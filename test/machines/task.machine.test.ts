@@ -102,9 +102,15 @@ describe('task chart', () => {
     const done = getSimplePaths(taskMachine, { ...walk, input: withRetry, toState: (s) => s.value === 'DONE' }).map((p) => p.steps.map((s) => s.event.type).join('>'));
     expect(done).toContain(`xstate.init>SUBMIT>START>FAIL>${RETRY_DELAY_EVENT}>START>COMPLETE`);
     // without a policy, or for a task failure under on: 'infrastructure', there is no way back to QUEUED after a FAIL
-    for (const [i, forbidden] of [[input, 'FAIL'], [withRetry, 'TIMEOUT']] as const) {
+    for (const [i, forbidden] of [
+      [input, 'FAIL'],
+      [withRetry, 'TIMEOUT'],
+    ] as const) {
       const all = getSimplePaths(taskMachine, { ...walk, events: EVENTS.filter((e) => e.type !== 'QUEUE'), input: i, toState: (s) => s.value === 'DONE' });
-      expect(all.filter((p) => p.steps.some((s) => s.event.type === forbidden)), JSON.stringify(i)).toEqual([]);
+      expect(
+        all.filter((p) => p.steps.some((s) => s.event.type === forbidden)),
+        JSON.stringify(i),
+      ).toEqual([]);
     }
   });
 
@@ -135,7 +141,8 @@ describe('task chart', () => {
 
   it('events of an earlier attempt never overwrite a later one', () => {
     const actor = createActor(taskMachine, { input: { uid: 'task.s', retries: policy() } }).start();
-    for (const e of [{ type: 'SUBMIT', backend: 'b' }, { type: 'START' }, { type: 'FAIL', error: infra, infrastructure: true, attempt: 1 }, AFTER, { type: 'START' }] as TaskMachineEvent[]) actor.send(e);
+    for (const e of [{ type: 'SUBMIT', backend: 'b' }, { type: 'START' }, { type: 'FAIL', error: infra, infrastructure: true, attempt: 1 }, AFTER, { type: 'START' }] as TaskMachineEvent[])
+      actor.send(e);
     expect(actor.getSnapshot().context.attempts).toBe(2);
     actor.send({ type: 'COMPLETE', returnValue: 'old', attempt: 1 });
     actor.send({ type: 'FAIL', error: err, attempt: 1 });

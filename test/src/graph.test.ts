@@ -5,7 +5,7 @@ import { AITask, ComputeTask, DependencyError, SessionError, TaskValidationError
 import { dependenciesOf } from '../../src/graph/dependencies.js';
 import { DependencyTracker, type DependencyRef } from '../../src/graph/dependency-tracker.js';
 import { registerFuture, taskOfFuture } from '../../src/graph/futures.js';
-import { argumentOf, resolveSpec, valueOf } from '../../src/graph/substitute.js';
+import { argumentOf, resolveSpec, dependencyValue } from '../../src/graph/substitute.js';
 import { RunRegistry } from '../../src/run/run-registry.js';
 import { bindRun } from '../../src/task-base.js';
 import { validateBatch } from '../../src/graph/validate-batch.js';
@@ -141,7 +141,10 @@ describe('DependencyTracker', () => {
   it('holds nothing for a graph that has settled', () => {
     const t = new DependencyTracker();
     for (let i = 0; i < 1000; i++) t.add(`m${i}`, [ref('root')]);
-    t.add('sink', Array.from({ length: 1000 }, (_, i) => ref(`m${i}`)));
+    t.add(
+      'sink',
+      Array.from({ length: 1000 }, (_, i) => ref(`m${i}`)),
+    );
     expect(t.edges).toBe(2000);
     expect(t.settled('root', 'DONE', null)).toHaveLength(1000);
     for (let i = 0; i < 999; i++) expect(t.settled(`m${i}`, 'DONE', null)).toEqual([]);
@@ -156,7 +159,7 @@ describe('value substitution', () => {
     const f = settle(fn('s.f'), { returnValue: { n: 42 }, stdout: '{"n":42}' });
     const e = settle(exe('s.e'), { stdout: 'line 1\nline 2\n' });
     const ai = settle(new AITask({ uid: 's.ai', prompt: 'p', model: 'm' }), { response: 'a summary' });
-    expect([valueOf(f), valueOf(e), valueOf(ai)]).toEqual([{ n: 42 }, 'line 1\nline 2\n', 'a summary']);
+    expect([dependencyValue(f), dependencyValue(e), dependencyValue(ai)]).toEqual([{ n: 42 }, 'line 1\nline 2\n', 'a summary']);
     expect([argumentOf(f), argumentOf(e), argumentOf(ai)]).toEqual(['{"n":42}', 'line 1\nline 2', 'a summary']);
     const t = fn('s.t', { args: [f, 1, futureOf(e)], kwargs: { summary: ai, k: 'v' } });
     const resolved = resolveInputs(t)!;
@@ -176,7 +179,14 @@ describe('value substitution', () => {
     expect(resolveInputs(ai)).toMatchObject({ prompt: ['Summarise: sim output\n', 'n=7'], model: 'm' });
     const bad = new AITask({ uid: 'p.bad', model: 'm', dependsOn: [a], prompt: () => '' });
     expect(() => resolveInputs(bad)).toThrow(TaskValidationError);
-    const throws = new AITask({ uid: 'p.throws', model: 'm', dependsOn: [a], prompt: () => { throw new RangeError('no'); } });
+    const throws = new AITask({
+      uid: 'p.throws',
+      model: 'm',
+      dependsOn: [a],
+      prompt: () => {
+        throw new RangeError('no');
+      },
+    });
     expect(() => resolveInputs(throws)).toThrow(/p\.throws: prompt: the prompt function threw: no/);
   });
 

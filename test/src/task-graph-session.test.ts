@@ -20,7 +20,9 @@ describe('task graph in a session', () => {
     await using session = await twoBackends();
     const sim = new ComputeTask({ uid: 'sim', executable: '/bin/sh', arguments: ['-c', 'echo 3; echo 4'], backend: 'inline' });
     const parse = new ComputeTask({ uid: 'parse', function: (out: string) => out.trim().split('\n').map(Number), args: [sim], backend: 'threads' });
-    const fan = [1, 2, 3].map((k) => new ComputeTask({ uid: `fan${k}`, function: (xs: number[], o: { k: number }) => xs.reduce((a, b) => a + b, 0) * o.k, args: [parse], kwargs: { k }, backend: 'threads' }));
+    const fan = [1, 2, 3].map(
+      (k) => new ComputeTask({ uid: `fan${k}`, function: (xs: number[], o: { k: number }) => xs.reduce((a, b) => a + b, 0) * o.k, args: [parse], kwargs: { k }, backend: 'threads' }),
+    );
     const sum = new ComputeTask({ uid: 'sum', function: (...xs: unknown[]) => (xs.slice(0, 3) as number[]).reduce((a, b) => a + b, 0), args: fan, backend: 'inline' });
     // submitted out of order, in one batch
     const futures = await session.submitTasks([sum, ...fan, parse, sim]);
@@ -90,7 +92,7 @@ describe('task graph in a session', () => {
     await expect(f2).rejects.toMatchObject({ name: 'DependencyError', dependencyUid: 'stuck' });
   });
 
-  it('refuses a batch with a cycle, an unknown or another session\'s dependency, and submits nothing', async () => {
+  it("refuses a batch with a cycle, an unknown or another session's dependency, and submits nothing", async () => {
     await using session = await twoBackends();
     await using otherSession = await twoBackends();
     const a = new ComputeTask({ uid: 'cy.a', function: (x: unknown) => x });

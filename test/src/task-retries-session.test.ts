@@ -78,7 +78,13 @@ describe('retries in a session', () => {
     const backend = await ConcurrentExecutionBackend.create({ executor: 'inline' });
     await using session = new Session({ backends: [backend] });
     let n = 0;
-    const task = new ComputeTask({ uid: 'always', function: () => { throw new Error(`attempt ${++n}`); }, retries: { max: 2, delay: 5, factor: 1, on: 'any' } });
+    const task = new ComputeTask({
+      uid: 'always',
+      function: () => {
+        throw new Error(`attempt ${++n}`);
+      },
+      retries: { max: 2, delay: 5, factor: 1, on: 'any' },
+    });
     const [f] = await session.submitTasks([task]);
     await expect(f).rejects.toThrow('attempt 3');
     expect([task.state, task.attempts, n]).toEqual(['FAILED', 3, 3]);
@@ -88,7 +94,13 @@ describe('retries in a session', () => {
     const backend = await ConcurrentExecutionBackend.create({ executor: 'inline' });
     const session = new Session({ backends: [backend] });
     let n = 0;
-    const task = new ComputeTask({ uid: 'waits', function: () => { throw new Error(`attempt ${++n}`); }, retries: { max: 5, delay: 200, on: 'any' } });
+    const task = new ComputeTask({
+      uid: 'waits',
+      function: () => {
+        throw new Error(`attempt ${++n}`);
+      },
+      retries: { max: 5, delay: 200, on: 'any' },
+    });
     const [f] = await session.submitTasks([task]);
     await new Promise((r) => setTimeout(r, 50));
     expect([task.state, task.pendingReason]).toEqual(['QUEUED', 'retry']);
