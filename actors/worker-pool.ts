@@ -181,7 +181,7 @@ export class WorkerPool {
     if (victims.length === 1 || this.crashStreak > MAX_CRASH_STREAK) {
       for (const t of victims) {
         const detail = slot.lastError ? ` (${slot.lastError})` : '';
-        t.fail(new TaskExecutionError(`Task ${t.uid}: its ${this.workerWord()} exited with ${how}${detail}`, { taskUid: t.uid, signal }));
+        t.fail(new TaskExecutionError(`Task ${t.uid}: its ${this.workerWord()} exited with ${how}${detail}`, { taskUid: t.uid, signal }), { infrastructure: true });
       }
     } else {
       // the culprit is one of them: rerun each alone

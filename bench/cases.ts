@@ -366,5 +366,6 @@ switch (name) {
   case 'seq-threads': out({ case: name, ...(await sequential('threads', 3000)) }); break;
   case 'seq-processes': out({ case: name, ...(await sequential('processes', 3000)) }); break;
   case 'seq-inline': out({ case: name, ...(await sequential('inline', 3000)) }); break;
+  case 'graph': out({ case: name, ...(await import('./graph.js')).graphBench() }); break;
   default: throw new Error(`unknown case ${name}`);
 }

@@ -41,7 +41,7 @@ function run(caseName: string): Record<string, number> {
 
 const want = (c: string) => only.length === 0 || only.some((o) => c.startsWith(o));
 const r: Record<string, Record<string, number>> = {};
-for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'seq-threads', 'seq-processes', 'seq-inline', 'py-seq', 'py-seq-asyncio', 'closure-cost', 'hpc-local', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'distributed', 'bare-bullmq', 'naive-actor', 'memory', 'llm-embedded', 'llm-http']) {
+for (const c of ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'raw-spawn', 'exec', 'raw-spawn-heap', 'exec-heap', 'py-exec', 'py-functions', 'seq-threads', 'seq-processes', 'seq-inline', 'py-seq', 'py-seq-asyncio', 'closure-cost', 'hpc-local', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'distributed', 'bare-bullmq', 'naive-actor', 'memory', 'llm-embedded', 'llm-http', 'graph']) {
   if (want(c)) {
     process.stderr.write(`running ${c}…\n`);
     r[c] = run(c);
@@ -85,6 +85,11 @@ if (r.distributed && r['bare-bullmq']) {
 if (r['closure-cost']) {
   const c = r['closure-cost'];
   console.log(`closure shipping at submit: ${f(c.value!, 1)} µs per fresh closure object with captures (inspector), ${f(c.noCaptureUs!, 2)} µs for one that references nothing outside, ${f(c.cachedUs!, 2)} µs for one seen before`);
+}
+if (r.graph) {
+  const g = r.graph;
+  const plain = Number.isFinite(v('inline')) ? `; a plain task end to end ${f(1e6 / v('inline'), 1)} µs inline` : '';
+  console.log(`task graph: ${f(g.tasks!)} tasks, ${f(g.edges!)} edges (1,000-long chain, 8,998-wide fan-out/fan-in): tracker ${f(g.value!, 3)} µs/edge (add + settle DONE), failure propagation ${f(g.failUsPerEdge!, 3)} µs/edge, extraction ${f(g.extractUsPerEdge!, 3)} µs/edge, batch validation (extraction + cycle check) ${f(g.validateUsPerEdge!, 3)} µs/edge${plain}; heap after GC ${f(g.heapHeldKiB!, 0)} KiB held (${f(g.bytesPerEdge!, 0)} B/edge), ${f(g.heapAfterSettledKiB!, 0)} KiB after it settled`);
 }
 if (r.memory) {
   const m = r.memory;

@@ -1,10 +1,13 @@
 import { aiTaskSchema, validateTask } from './task-schemas.js';
 import { BaseTask, uidOf } from './task-base.js';
+import type { RetryPolicy } from '../machines/task-guards.js';
+import type { PromptFunction, RetryOptions, TaskResult } from './task-types.js';
 import type { AITaskSpec } from './run/task-handle.js';
 import { refusePythonKeys } from './python-keys.js';
 
 export interface AITaskOptions {
-  prompt: string | string[];
+  /** or a function of the results of `dependsOn` (in that order), evaluated when they are DONE */
+  prompt: string | string[] | PromptFunction;
   model?: string;
   inferenceEndpoint?: string;
   systemPrompt?: string;
@@ -15,12 +18,14 @@ export interface AITaskOptions {
   stopSequences?: string[];
   uid?: string;
   backend?: string;
+  dependsOn?: Array<PromiseLike<TaskResult>>;
+  retries?: number | RetryOptions;
   [extra: string]: unknown;
 }
 
 const KNOWN = new Set([
   'prompt', 'model', 'inferenceEndpoint', 'systemPrompt', 'temperature', 'maxTokens', 'topP', 'topK',
-  'stopSequences', 'uid', 'backend',
+  'stopSequences', 'uid', 'backend', 'dependsOn', 'retries',
 ]);
 
 /**
@@ -31,6 +36,10 @@ const KNOWN = new Set([
  */
 export class AITask extends BaseTask {
   readonly kind = 'ai' as const;
+  /**
+   * The prompt as the backend gets it. A prompt given as a function stays that function until the
+   * task starts, when it is replaced by its value (see docs/task-graph.md).
+   */
   readonly prompt: string | string[];
   readonly model: string | undefined;
   readonly inferenceEndpoint: string | undefined;
@@ -44,9 +53,9 @@ export class AITask extends BaseTask {
   constructor(options: AITaskOptions) {
     const uid = uidOf(options);
     refusePythonKeys(options, uid, KNOWN);
-    const o = validateTask(aiTaskSchema, options ?? {}, uid) as AITaskOptions;
-    super(uid, o.backend);
-    this.prompt = o.prompt;
+    const o = validateTask(aiTaskSchema, options ?? {}, uid) as AITaskOptions & { retries?: RetryPolicy };
+    super(uid, o.backend, { dependsOn: o.dependsOn, retries: o.retries });
+    this.prompt = o.prompt as string | string[];
     this.model = o.model;
     this.inferenceEndpoint = o.inferenceEndpoint;
     this.systemPrompt = o.systemPrompt;

@@ -1,12 +1,14 @@
 import { computeTaskSchema, validateTask } from './task-schemas.js';
 import { BaseTask, runOf, uidOf } from './task-base.js';
+import type { RetryPolicy } from '../machines/task-guards.js';
 import type { ComputeTaskSpec, RankInfo } from './run/task-handle.js';
 import { refusePythonKeys } from './python-keys.js';
-import type { LocalTaskOptions, TaskFunction } from './task-types.js';
+import type { LocalTaskOptions, RetryOptions, TaskFunction, TaskResult } from './task-types.js';
 
 export interface ComputeTaskOptions {
   executable?: string;
-  arguments?: string[];
+  /** a task or future here stands for its value as a string (stdout trimmed of its final newline) */
+  arguments?: Array<string | PromiseLike<TaskResult>>;
   function?: TaskFunction;
   args?: unknown[];
   kwargs?: Record<string, unknown>;
@@ -16,12 +18,15 @@ export interface ComputeTaskOptions {
   inputFiles?: string[];
   outputFiles?: string[];
   taskBackendSpecificKwargs?: LocalTaskOptions & Record<string, unknown>;
+  /** tasks or futures (from submitTasks) to wait for; tasks and futures in `args` / `kwargs` values count too */
+  dependsOn?: Array<PromiseLike<TaskResult>>;
+  retries?: number | RetryOptions;
   [extra: string]: unknown;
 }
 
 const KNOWN = new Set([
   'executable', 'arguments', 'function', 'args', 'kwargs', 'uid', 'backend', 'captureStdio',
-  'inputFiles', 'outputFiles', 'taskBackendSpecificKwargs',
+  'inputFiles', 'outputFiles', 'taskBackendSpecificKwargs', 'dependsOn', 'retries',
 ]);
 
 /**
@@ -34,6 +39,10 @@ const KNOWN = new Set([
 export class ComputeTask extends BaseTask {
   readonly kind = 'compute' as const;
   readonly executable: string | undefined;
+  /**
+   * Strings as the backend gets them. Until the task starts, an entry given as a task or future is
+   * still that task or future (see docs/task-graph.md); it is replaced by its value at start.
+   */
   readonly arguments: string[];
   readonly function: TaskFunction | undefined;
   readonly args: unknown[];
@@ -51,10 +60,10 @@ export class ComputeTask extends BaseTask {
   constructor(options: ComputeTaskOptions) {
     const uid = uidOf(options);
     refusePythonKeys(options, uid, KNOWN);
-    const o = validateTask(computeTaskSchema, options ?? {}, uid) as ComputeTaskOptions;
-    super(uid, o.backend);
+    const o = validateTask(computeTaskSchema, options ?? {}, uid) as ComputeTaskOptions & { retries?: RetryPolicy };
+    super(uid, o.backend, { dependsOn: o.dependsOn, retries: o.retries });
     this.executable = o.executable;
-    this.arguments = o.arguments ?? [];
+    this.arguments = (o.arguments ?? []) as string[];
     this.function = o.function;
     this.args = o.args ?? [];
     this.kwargs = o.kwargs;

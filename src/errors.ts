@@ -146,3 +146,15 @@ export class TaskCanceledError extends RhapsodyError {
 export class TimeoutError extends RhapsodyError {
   override readonly code = 'TIMEOUT';
 }
+
+/**
+ * A dependency of the task FAILED or was CANCELED, so the task ended FAILED without running.
+ * `dependencyUid` is the direct dependency; `cause` is that dependency's error (for a dependency that
+ * itself failed this way, another DependencyError), so the cause chain reaches the root failure.
+ */
+export class DependencyError extends RhapsodyError {
+  override readonly code = 'DEPENDENCY_ERROR';
+  constructor(message: string, readonly taskUid: string, readonly dependencyUid: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -63,3 +63,5 @@ export type { DaskExecutionBackendOptions, DaskOutcome } from './backends/dask-b
 export type { DaskSlurmOptions } from '../actors/dask-slurm-workers.js';
 export type { PythonFunctionRef } from './task-types.js';
 export { daskClientMachine } from '../machines/dask-client.machine.js';
+export { DependencyError } from './errors.js';
+export type { RetryOptions, PromptFunction } from './task-types.js';

@@ -5,7 +5,7 @@ import { createActor, fromPromise, type Actor } from 'xstate';
 import { sessionMachine, type SessionStateName } from '../machines/session.machine.js';
 import { TERMINAL_STATES } from '../machines/task.machine.js';
 import { Backend } from './backends/backend.js';
-import { SessionError } from './errors.js';
+import { DependencyError, SessionError } from './errors.js';
 import { actorState$ } from './internal/actor-stream.js';
 import { toFunction, type InspectOption } from './internal/inspect-hub.js';
 import type { SessionStatistics } from './internal/statistics.js';
@@ -18,6 +18,10 @@ import { bindRun, runOf, type BaseTask, type TaskDriver } from './task-base.js';
 import type { TaskEvent, TaskResult, TaskSnapshot } from './task-types.js';
 import { TelemetryManager, type TelemetryOptions } from './telemetry/telemetry-manager.js';
 import { UID_PATTERN } from './task-schemas.js';
+import { registerFuture } from './graph/futures.js';
+import { SessionGraph } from './graph/session-graph.js';
+import { validateBatch } from './graph/validate-batch.js';
+import { RetryTimers } from './run/retry-timers.js';
 
 export interface SessionOptions {
   backends?: Backend[];
@@ -81,6 +85,10 @@ export class Session implements TaskDriver, AsyncDisposable {
   private closePromise: Promise<void> | null = null;
   private telemetry: TelemetryManager | null = null;
   private telemetryStart: Promise<TelemetryManager> | null = null;
+  /** dependencies between tasks: who waits, who is released or fails (docs/task-graph.md) */
+  private readonly graph: SessionGraph;
+  /** the chart's retry delays, run once some task has `retries` */
+  private retryTimers: RetryTimers | null = null;
 
   constructor(options: SessionOptions = {}) {
     checkSessionOptions(options);
@@ -89,6 +97,7 @@ export class Session implements TaskDriver, AsyncDisposable {
     this.inspect = options.inspect ? toFunction(options.inspect) : undefined;
     this.runs = new RunRegistry(this.inspect);
     this.runs.listen(this.streams);
+    this.graph = new SessionGraph(this.runs, (runs) => this.admit(runs));
     // the chart owns the close sequence: CLOSING invokes it
     const logic = sessionMachine.provide({ actors: { closeSession: fromPromise(() => this.closeSequence()) } });
     this.actor = createActor(logic, { input: { uid: this.uid }, inspect: this.inspect });
@@ -142,6 +151,8 @@ export class Session implements TaskDriver, AsyncDisposable {
     if (this.state !== 'OPEN') throw new SessionError(`Session ${this.uid} is ${this.state}: cannot submit tasks`);
     if (this.starting.size) await Promise.all([...this.starting]);
     const plan = routeBatch(tasks, this.backendList, (uid) => this.runs.has(uid), this.uid);
+    // unknown dependencies, another session's, or a cycle: SessionError, nothing submitted
+    const deps = validateBatch(tasks, this.runs, (t) => runOf(t)?.driver ?? null);
     this.actor.send({ type: 'SUBMIT_BATCH', size: tasks.length });
     const sessionDir = join(this.workDir, this.uid);
     const futures = new Array<Promise<TaskResult>>(tasks.length);
@@ -153,13 +164,34 @@ export class Session implements TaskDriver, AsyncDisposable {
       const run = this.runs.create(task, plan.specs[i]!, task.backend, sessionDir, now);
       bindRun(task, run, this);
       futures[i] = run.future;
-      this.runs.send(run, { type: 'SUBMIT', backend: backend.name });
+      registerFuture(run.future, task);
+      if (task.retries !== null && this.retryTimers === null) this.runs.listen((this.retryTimers = new RetryTimers(this.runs)));
+      if (deps[i]!.length > 0) {
+        const status = this.graph.add(task, deps[i]!);
+        this.runs.send(run, { type: 'SUBMIT', backend: backend.name, dependencies: status !== 'ready' });
+        if (status instanceof DependencyError) this.runs.send(run, { type: 'DEPENDENCY_FAILED', error: status, dependencyUid: status.dependencyUid });
+        if (status !== 'ready' || !this.graph.prepare(task, run)) continue;
+      } else {
+        this.runs.send(run, { type: 'SUBMIT', backend: backend.name });
+      }
       let group = groups.get(backend);
       if (!group) groups.set(backend, (group = []));
       group.push(run);
     }
     for (const [backend, group] of groups) backend._submit(group);
     return futures;
+  }
+
+  /** Hands runs released by the graph to their backends (a shut-down backend fails them). */
+  private admit(runs: TaskRun[]): void {
+    const groups = new Map<Backend, TaskRun[]>();
+    for (const run of runs) {
+      const backend = this.backendList.find((b) => b.name === run.backend)!;
+      let group = groups.get(backend);
+      if (!group) groups.set(backend, (group = []));
+      group.push(run);
+    }
+    for (const [backend, group] of groups) backend._submit(group);
   }
 
   /**
@@ -175,6 +207,10 @@ export class Session implements TaskDriver, AsyncDisposable {
     if (TERMINAL_STATES.has(task.state)) return false;
     const run = runOf(task);
     if (!run || this.runs.get(task.uid) !== run) return task.cancel();
+    if (this.graph.isWaiting(run)) {
+      run.canceled(); // never admitted: nothing runs it
+      return true;
+    }
     const backend = this.backendList.find((b) => b.name === run.backend);
     if (!backend) return false;
     return backend.cancelTask(task.uid);
@@ -183,9 +219,11 @@ export class Session implements TaskDriver, AsyncDisposable {
   /** Cancels the given tasks (default: every task not yet terminal); kills what runs them. */
   async cancelTasks(tasks?: readonly BaseTask[]): Promise<number> {
     if (!tasks) {
+      // those waiting for dependencies first, so that none is released while the others are canceled
+      const waiting = this.graph.cancelWaiting();
       const live = [...this.runs.values()];
       const results = await Promise.all(live.map((r) => this.backendList.find((b) => b.name === r.backend)?.cancelTask(r.uid) ?? false));
-      return results.filter(Boolean).length;
+      return waiting + results.filter(Boolean).length;
     }
     const results = await Promise.all([...tasks].map((t) => this.cancelTask(t)));
     return results.filter(Boolean).length;
@@ -225,7 +263,8 @@ export class Session implements TaskDriver, AsyncDisposable {
       this.telemetryStart = TelemetryManager.start({ uid: this.uid, counts: () => this.runs.stats.snapshot().counts }, options).then(
         (t) => {
           this.telemetry = t;
-          this.runs.listen({ created: (run) => t._taskState(run, 'NEW'), transition: (run) => t._taskState(run, run.state) });
+          // a change of pendingReason only (DEPS_READY) is no new state for telemetry
+          this.runs.listen({ created: (run) => t._taskState(run, 'NEW'), transition: (run, previous) => previous !== run.state && t._taskState(run, run.state) });
           for (const b of this.backendList) this.watchBackend(b, t);
           return t;
         },
@@ -267,6 +306,7 @@ export class Session implements TaskDriver, AsyncDisposable {
   private async closeSequence(): Promise<void> {
     await Promise.allSettled([...this.starting]);
     await this.cancelTasks();
+    this.retryTimers?.clear();
     await Promise.allSettled(this.backendList.map((b) => b.shutdown()));
     // anything a backend failed to settle is canceled here, so no future stays pending
     for (const run of [...this.runs.values()]) run.canceled();

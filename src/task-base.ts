@@ -1,4 +1,6 @@
 import type { TaskStateName } from '../machines/task.machine.js';
+import type { PendingReason, RetryPolicy } from '../machines/task-guards.js';
+import { taskOfFuture } from './graph/futures.js';
 import { SessionError, TaskValidationError } from './errors.js';
 import type { TaskResult, TaskSnapshot } from './task-types.js';
 import type { ErrorData } from '../actors/wire-codec.mjs';
@@ -26,8 +28,10 @@ export function nextTaskUid(): string {
   return `task.${String(++autoUid).padStart(6, '0')}`;
 }
 
+const NO_DEPENDENCIES: readonly PromiseLike<TaskResult>[] = Object.freeze([]);
+
 /** Fields a user may not set as extras: they would shadow the task's own API. */
-const RESERVED = new Set(['then', 'catch', 'finally', 'cancel', 'toJSON', 'state', 'stdout', 'stderr', 'exitCode', 'returnValue', 'response', 'exception']);
+const RESERVED = new Set(['then', 'catch', 'finally', 'cancel', 'toJSON', 'state', 'stdout', 'stderr', 'exitCode', 'returnValue', 'response', 'exception', 'attempts', 'pendingReason']);
 
 /** The session-side of a task: how `task.cancel()` reaches the session that runs it. */
 export interface TaskDriver {
@@ -66,6 +70,9 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   #backend: string | null;
   #canceledEarly = false;
   #extras: Record<string, unknown> | null = null;
+  /** The retry policy, normalised; null: no retries. */
+  readonly retries: RetryPolicy | null;
+  #dependsOn: readonly PromiseLike<TaskResult>[];
 
   static {
     attachRun = (task, run, driver) => {
@@ -75,9 +82,11 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
     readRun = (task) => task.#run;
   }
 
-  protected constructor(uid: string, backend: string | undefined) {
+  protected constructor(uid: string, backend: string | undefined, graph?: { dependsOn?: readonly PromiseLike<TaskResult>[]; retries?: RetryPolicy | null }) {
     this.uid = uid;
     this.#backend = backend ?? null;
+    this.#dependsOn = graph?.dependsOn?.length ? Object.freeze([...graph.dependsOn]) : NO_DEPENDENCIES;
+    this.retries = graph?.retries ?? null;
   }
 
   /** Backend name: as given, then the one the task was routed to. */
@@ -116,6 +125,16 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   /** How many times the task started running (0 until it runs). */
   get attempts(): number {
     return this.#run?.attempt ?? 0;
+  }
+
+  /** The tasks and futures this task waits for: fixed at construction (a frozen array, no setter). */
+  get dependsOn(): readonly PromiseLike<TaskResult>[] {
+    return this.#dependsOn;
+  }
+
+  /** 'dependencies' while SUBMITTED and waiting for them; 'retry' while QUEUED and waiting its retry delay; else null. */
+  get pendingReason(): PendingReason {
+    return this.#run?.pendingReason ?? null;
   }
 
   /**
@@ -176,7 +195,10 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
 
   /** A plain snapshot with every readable field. */
   toJSON(): TaskSnapshot {
-    const snap: TaskSnapshot = { ...this.#extras, ...this.inputFields(), ...this.toResult(), kind: this.kind, exception: errorData(this.exception) };
+    const snap: TaskSnapshot = {
+      ...this.#extras, ...this.inputFields(), ...this.toResult(), kind: this.kind, exception: errorData(this.exception),
+      dependsOn: this.dependsOn.map(uidOfDependency), retries: this.retries, attempts: this.attempts, pendingReason: this.pendingReason,
+    };
     return snap;
   }
 
@@ -184,6 +206,11 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   abstract _spec(): TaskSpec;
 
   protected abstract inputFields(): Record<string, unknown>;
+}
+
+/** A dependency in a snapshot: its task uid (a future names its task once submitted). */
+function uidOfDependency(d: PromiseLike<TaskResult>): string | null {
+  return d instanceof BaseTask ? d.uid : (taskOfFuture(d)?.uid ?? null);
 }
 
 function errorData(e: Error | null): ErrorData | null {

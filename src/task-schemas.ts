@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RetryPolicy } from '../machines/task-guards.js';
 import { TaskValidationError } from './errors.js';
 
 /** A user uid names files, so only path-safe characters. */
@@ -14,6 +15,28 @@ const moduleRef = z.object({
 });
 
 const pythonRef = z.strictObject({ python: z.string().min(1) });
+/** A task or a future returned by submitTasks (both are thenables); which one is told apart at submit. */
+const isThenable = (v: unknown): boolean => (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+const dependency = z.custom<PromiseLike<unknown>>(isThenable, 'must be a task or a future returned by submitTasks');
+
+/** `retries: n` or `{ max, delay?, factor?, on? }`, normalised to a full RetryPolicy. */
+const retries = z
+  .union([
+    z.number().int().min(0),
+    z.strictObject({
+      max: z.number().int().min(0),
+      delay: z.number().min(0).finite().optional(),
+      factor: z.number().positive().finite().optional(),
+      on: z.enum(['infrastructure', 'any']).optional(),
+    }),
+  ])
+  .transform((r): RetryPolicy => (typeof r === 'number' ? { max: r, delay: 1000, factor: 2, on: 'infrastructure' } : { max: r.max, delay: r.delay ?? 1000, factor: r.factor ?? 2, on: r.on ?? 'infrastructure' }));
+
+/** Fields of the task graph, common to ComputeTask and AITask. */
+const graphFields = {
+  dependsOn: z.array(dependency).optional(),
+  retries: retries.optional(),
+};
 
 const localOptions = z.looseObject({
   shell: z.union([z.boolean(), z.string()]).optional(),
@@ -27,7 +50,8 @@ export const computeTaskSchema = z
     uid: uid.optional(),
     backend: backendName.optional(),
     executable: z.string().min(1).optional(),
-    arguments: stringArray.optional(),
+    // a task or future in `arguments` stands for its value as a string (substituted when the task starts)
+    arguments: z.array(z.union([z.string(), dependency])).optional(),
     function: z.union([z.custom<(...a: any[]) => unknown>((v) => typeof v === 'function', 'must be a function'), moduleRef, pythonRef]).optional(),
     args: z.array(z.unknown()).optional(),
     kwargs: z.record(z.string(), z.unknown()).optional(),
@@ -35,6 +59,7 @@ export const computeTaskSchema = z
     inputFiles: stringArray.optional(),
     outputFiles: stringArray.optional(),
     taskBackendSpecificKwargs: localOptions.optional(),
+    ...graphFields,
   })
   .superRefine((t, ctx) => {
     const hasExe = t.executable !== undefined;
@@ -52,7 +77,8 @@ export const aiTaskSchema = z
   .looseObject({
     uid: uid.optional(),
     backend: backendName.optional(),
-    prompt: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    // a function of the results of `dependsOn`, evaluated when they are DONE
+    prompt: z.union([z.string().min(1), z.array(z.string().min(1)).min(1), z.custom<(...a: any[]) => unknown>((v) => typeof v === 'function', 'must be a function')]),
     model: z.string().min(1).optional(),
     inferenceEndpoint: z.string().min(1).optional(),
     systemPrompt: z.string().optional(),
@@ -61,6 +87,7 @@ export const aiTaskSchema = z
     topP: z.number().min(0).max(1).optional(),
     topK: z.number().int().positive().optional(),
     stopSequences: z.array(z.string()).optional(),
+    ...graphFields,
   })
   .superRefine((t, ctx) => {
     if (t.model === undefined && t.inferenceEndpoint === undefined && t.backend === undefined) {

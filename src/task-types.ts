@@ -53,3 +53,18 @@ export interface LocalTaskOptions {
   timeout?: number;
   [key: string]: unknown;
 }
+
+/** `retries` as an object; a number n is `{ max: n }`. */
+export interface RetryOptions {
+  /** retries after the first run */
+  max: number;
+  /** ms before the first retry (default 1000) */
+  delay?: number;
+  /** each further retry waits `factor` times longer (default 2) */
+  factor?: number;
+  /** 'infrastructure' (default): worker/process/node/backend failures only; 'any': task failures too */
+  on?: 'infrastructure' | 'any';
+}
+
+/** An AITask prompt computed from the results of its `dependsOn`, in that order. */
+export type PromptFunction = (deps: TaskResult[]) => string | string[];

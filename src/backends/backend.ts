@@ -297,6 +297,8 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
 
   private launch(run: TaskRun): void {
     launched.add(run);
+    // an outcome that arrives after a later attempt has started belongs to an earlier one: ignored
+    const attempt = run.attempt;
     let result: void | Promise<Outcome | void>;
     try {
       result = this.run(run);
@@ -307,13 +309,22 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
     if (result && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<Outcome | void>).then(
         (o) => {
-          if (o && run.endedAt === 0) run.settle(o);
+          if (o && run.endedAt === 0 && run.attempt <= attempt + 1) run.settle(o);
         },
         (err: unknown) => {
-          if (run.endedAt === 0) run.fail(toError(err));
+          if (run.endedAt === 0 && run.attempt <= attempt + 1) run.fail(toError(err));
         },
       );
     }
+  }
+
+  /**
+   * @internal A run whose attempt failed and will be retried (RUNNING → QUEUED): what it held is given
+   * back; after its delay the session admits it again with `_submit`.
+   */
+  _runRetrying(run: TaskRun): void {
+    if (launched.delete(run)) this.released(run);
+    this.schedulePump();
   }
 
   /** @internal The registry tells the owner of a run that it is terminal. */

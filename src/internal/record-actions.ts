@@ -13,6 +13,8 @@ function apply(run: TaskRun, u: TaskUpdate): void {
   if ('response' in u) run.response = u.response;
   if ('stdout' in u) run.stdout = u.stdout!;
   if ('stderr' in u) run.stderr = u.stderr!;
+  if ('attempts' in u) run.attempt = u.attempts!;
+  if ('pendingReason' in u) run.pendingReason = u.pendingReason!;
   if ('error' in u) {
     const e = u.error;
     // the chart keeps plain data; the record keeps a real error (a TaskCanceledError for a cancel)

@@ -1,6 +1,7 @@
 import { createActor } from 'xstate';
 import { taskMachine, TERMINAL_STATES, type TaskMachineEvent, type TaskStateName } from '../../machines/task.machine.js';
-import { LIFECYCLE } from '../internal/lifecycle-table.js';
+import { nextTransition } from '../internal/lifecycle-table.js';
+import type { RetryPolicy } from '../../machines/task-guards.js';
 import { RECORD_ACTIONS } from '../internal/record-actions.js';
 import { RunningStatistics } from '../internal/statistics.js';
 import type { TaskSnapshot } from '../task-types.js';
@@ -56,14 +57,15 @@ export class RunRegistry implements RunDriver {
   }
 
   /** Makes the record of a task being submitted (state NEW; `SUBMIT` moves it on). */
-  create(task: { toJSON(): TaskSnapshot }, spec: TaskSpec, backend: string | null, sessionDir: string, now: number): TaskRun {
+  create(task: { toJSON(): TaskSnapshot; readonly retries?: RetryPolicy | null }, spec: TaskSpec, backend: string | null, sessionDir: string, now: number): TaskRun {
     const uid = spec.uid;
     const run = new TaskRun(task, spec, backend, sessionDir, this);
     run.submittedAt = now;
+    run.retries = task.retries ?? null;
     this.live.set(uid, run);
     this.stats.enter('NEW');
     if (this.inspect) {
-      const actor = createActor(taskMachine, { input: { uid, backend }, inspect: this.inspect, id: uid });
+      const actor = createActor(taskMachine, { input: { uid, backend, retries: run.retries }, inspect: this.inspect, id: uid });
       actor.subscribe({ error: noop });
       run.actor = actor.start();
     }
@@ -71,18 +73,16 @@ export class RunRegistry implements RunDriver {
     return run;
   }
 
-  /** Applies one chart event to a run (table lookup + the chart's named actions); false if illegal now. */
+  /** Applies one chart event to a run (table lookup, the chart's guards and named actions); false if illegal now. */
   send(run: TaskRun, event: TaskMachineEvent): boolean {
-    const transition = LIFECYCLE[run.state][event.type];
+    const transition = nextTransition(run, run.state, event);
     if (transition === undefined) return false;
     const previous = run.state;
     const target = transition.target;
     run.state = target;
     for (const a of transition.actions) RECORD_ACTIONS[a]!(run, event);
-    if (target === 'RUNNING') {
-      run.startedAt = performance.now();
-      run.attempt++;
-    }
+    // the chart's countAttempt action counts runs
+    if (target === 'RUNNING') run.startedAt = performance.now();
     this.stats.move(previous, target);
     if (run.actor) run.actor.send(event);
     const terminal = TERMINAL_STATES.has(target);

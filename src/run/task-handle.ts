@@ -60,6 +60,8 @@ export interface FailureDetails {
   ranks?: RankInfo[] | null;
   /** the failure is a timeout (the chart's TIMEOUT) */
   timedOut?: boolean;
+  /** the worker, process, node or backend failed, not the task (retried under `retries: { on: 'infrastructure' }`) */
+  infrastructure?: boolean;
 }
 
 /** One shape for every way a run ends (what `run()` may resolve to). */

@@ -1,5 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { TaskMachineEvent, TaskStateName } from '../../machines/task.machine.js';
+import type { PendingReason, RetryPolicy } from '../../machines/task-guards.js';
 import type { TaskResult, TaskSnapshot } from '../task-types.js';
 import type { FailureDetails, Outcome, RankInfo, RunResult, TaskHandle, TaskSpec } from './task-handle.js';
 
@@ -23,7 +24,8 @@ const noop = (): void => undefined;
  */
 export class TaskRun implements TaskHandle {
   readonly uid: string;
-  readonly spec: TaskSpec;
+  /** replaced once, when the task's dependencies are DONE, by the spec with their values (src/graph/substitute.ts) */
+  spec: TaskSpec;
   readonly sessionDir: string;
   state: TaskStateName = 'NEW';
   backend: string | null;
@@ -35,6 +37,10 @@ export class TaskRun implements TaskHandle {
   exception: Error | null = null;
   ranks: RankInfo[] | null = null;
   attempt = 0;
+  /** why a submitted run does not move on (the chart's context field): its dependencies, or its retry delay */
+  pendingReason: PendingReason = null;
+  /** the task's retry policy (the chart's guards read it) */
+  retries: RetryPolicy | null = null;
   /** performance.now() at submit / start / end (0 = not yet) */
   submittedAt = 0;
   startedAt = 0;
@@ -68,6 +74,16 @@ export class TaskRun implements TaskHandle {
     });
     // an ignored failure must not crash the host as an unhandled rejection
     this.future.catch(noop);
+  }
+
+  /** @internal The registry that drives this run (a dependency must belong to the same session). */
+  get driver(): RunDriver {
+    return this.#driver;
+  }
+
+  /** The chart's name for `attempt` (its guards read the record as they read the chart's context). */
+  get attempts(): number {
+    return this.attempt;
   }
 
   /** A plain snapshot of the task (`task.toJSON()`). */
@@ -151,7 +167,7 @@ export class TaskRun implements TaskHandle {
   fail(error: Error, details: FailureDetails = {}): void {
     if (details.ranks !== undefined) this.ranks = details.ranks;
     if (details.timedOut) this.#driver.send(this, { type: 'TIMEOUT', error });
-    else this.#driver.send(this, { type: 'FAIL', error, exitCode: details.exitCode, stdout: details.stdout, stderr: details.stderr });
+    else this.#driver.send(this, { type: 'FAIL', error, exitCode: details.exitCode, stdout: details.stdout, stderr: details.stderr, infrastructure: details.infrastructure });
   }
 
   canceled(): void {
