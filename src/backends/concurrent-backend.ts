@@ -3,13 +3,16 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InlineExecutor } from '../../actors/inline-executor.js';
 import type { SpawnResult } from '../../actors/process-spawner.js';
-import { SpawnerPool } from '../../actors/spawner-pool.js';
+import { envSnapshot, type EnvSnapshot } from '../../actors/env-snapshot.js';
+import { spawnError } from '../../actors/process-spawner.js';
+import { SpawnerPool, type SpawnerKind } from '../../actors/spawner-pool.js';
 import { WorkerPool } from '../../actors/worker-pool.js';
 import type { ExecutionSink } from '../../actors/execution-sink.js';
 import { ComputeTask } from '../compute-task.js';
 import { TaskExecutionError } from '../errors.js';
 import type { BaseTask } from '../task-base.js';
-import { Backend, sendTask, type SubmitContext } from './backend.js';
+import { map, type Observable } from 'rxjs';
+import { Backend, sendTask, type BackendSnapshot, type SubmitContext } from './backend.js';
 
 export type Executor = 'threads' | 'processes' | 'inline';
 
@@ -21,8 +24,18 @@ export interface ConcurrentExecutionBackendOptions {
   maxWorkers?: number;
   /** Executables running at once. Default 32. */
   maxProcesses?: number;
-  /** Spawner processes that start executables. Default min(2, cores). */
+  /** Node spawner processes (with `spawner: 'node'`). Default min(2, cores). */
   spawners?: number;
+  /**
+   * What starts executables: `'native'` (a posix_spawn helper, built with the system C compiler on
+   * first use) or `'node'` (execa in Node spawner processes). Default: native where it builds, else
+   * node (with a warning, once). `RHAPSODY_SPAWNER=node|native` sets the default.
+   */
+  spawner?: SpawnerKind;
+  /** Bytes of each executable's stdout/stderr held in memory; past it the whole stream is spilled to `<session dir>/<uid>.stdout|.stderr`. Default 8 MiB. */
+  maxOutputBytes?: number;
+  /** Leave what is left of an executable's process group (`cmd &`) running when it exits. Default false: killed. Per task: `taskBackendSpecificKwargs.keepProcessGroup`. */
+  keepProcessGroup?: boolean;
 }
 
 interface ExecEntry { kill: ((reason?: 'canceled') => void) | null; cancel: boolean; done: Promise<void> }
@@ -54,8 +67,8 @@ export class ConcurrentExecutionBackend extends Backend {
   readonly maxProcesses: number;
   private readonly pool: WorkerPool | null;
   private readonly inline: InlineExecutor | null;
-  private readonly spawner: SpawnerPool;
-  private execQueue: Array<{ task: ComputeTask; ctx: SubmitContext }> = [];
+  private readonly spawnerPool: SpawnerPool;
+  private execQueue: Array<{ task: ComputeTask; ctx: SubmitContext; env: EnvSnapshot }> = [];
   private execRunning = 0;
   private readonly madeDirs = new Set<string>();
 
@@ -64,7 +77,7 @@ export class ConcurrentExecutionBackend extends Backend {
     this.executor = options.executor ?? 'threads';
     this.maxWorkers = options.maxWorkers ?? availableParallelism();
     this.maxProcesses = options.maxProcesses ?? 32;
-    this.spawner = new SpawnerPool(options.spawners);
+    this.spawnerPool = new SpawnerPool({ kind: options.spawner, size: options.spawners, defaults: { maxOutputBytes: options.maxOutputBytes, keepProcessGroup: options.keepProcessGroup } });
     const sink = this.sink;
     this.pool = this.executor === 'inline' ? null : new WorkerPool({ mode: this.executor, size: this.maxWorkers, sink });
     this.inline = this.executor === 'inline' ? new InlineExecutor(sink) : null;
@@ -75,17 +88,27 @@ export class ConcurrentExecutionBackend extends Backend {
     return new ConcurrentExecutionBackend(options).start();
   }
 
+  /** Which spawner starts executables (known once started): `'native'` or `'node'`. */
+  get spawner(): SpawnerKind | null {
+    return this.spawnerPool.kind;
+  }
+
+  /** Backend snapshots, with the spawner in use. */
+  override get state$(): Observable<BackendSnapshot & { spawner: SpawnerKind | null }> {
+    return super.state$.pipe(map((s) => ({ ...s, spawner: this.spawnerPool.kind })));
+  }
+
   accepts(task: BaseTask): boolean {
     return task instanceof ComputeTask;
   }
 
   protected async onStart(): Promise<void> {
     this.pool?.start();
-    await this.spawner.start();
+    await this.spawnerPool.start();
   }
 
   protected async onShutdown(): Promise<void> {
-    await Promise.all([this.pool?.close(), this.spawner.close()]);
+    await Promise.all([this.pool?.close(), this.spawnerPool.close()]);
   }
 
   /** Executor callbacks → task chart events. */
@@ -111,10 +134,11 @@ export class ConcurrentExecutionBackend extends Backend {
   };
 
   protected admit(tasks: BaseTask[], ctx: SubmitContext): void {
+    let env: EnvSnapshot | undefined; // process.env at submit, read once per batch
     for (const t of tasks) {
       const task = t as ComputeTask;
       sendTask(task, { type: 'QUEUE' });
-      if (task.executable !== undefined) this.execQueue.push({ task, ctx });
+      if (task.executable !== undefined) this.execQueue.push({ task, ctx, env: (env ??= envSnapshot()) });
       else if (this.inline) this.inline.enqueue(task);
       else this.pool!.enqueue(task);
     }
@@ -139,19 +163,19 @@ export class ConcurrentExecutionBackend extends Backend {
 
   private pumpExecutables(): void {
     while (this.execRunning < this.maxProcesses && this.execQueue.length) {
-      const { task, ctx } = this.execQueue.shift()!;
+      const { task, ctx, env } = this.execQueue.shift()!;
       if (task.state !== 'QUEUED') continue;
       this.execRunning++;
       const entry: ExecEntry = { kill: null, cancel: false, done: Promise.resolve() };
       task._exec = entry;
-      entry.done = this.runExecutable(task, ctx, entry).finally(() => {
+      entry.done = this.runExecutable(task, ctx, env, entry).finally(() => {
         this.execRunning--;
         this.pumpExecutables();
       });
     }
   }
 
-  private async runExecutable(task: ComputeTask, ctx: SubmitContext, entry: ExecEntry): Promise<void> {
+  private async runExecutable(task: ComputeTask, ctx: SubmitContext, baseEnv: EnvSnapshot, entry: ExecEntry): Promise<void> {
     sendTask(task, { type: 'START' });
     const o = task.taskBackendSpecificKwargs;
     let stdoutFile: string | undefined;
@@ -166,8 +190,11 @@ export class ConcurrentExecutionBackend extends Backend {
         stdoutFile = join(ctx.sessionDir, `${task.uid}.stdout`);
         stderrFile = join(ctx.sessionDir, `${task.uid}.stderr`);
       }
-      result = await this.spawner.run(
-        { file: task.executable!, args: task.arguments, shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout, stdoutFile, stderrFile },
+      result = await this.spawnerPool.run(
+        {
+          file: task.executable!, args: task.arguments, shell: o.shell, cwd: o.cwd, env: o.env, baseEnv, timeout: o.timeout, stdoutFile, stderrFile,
+          keepProcessGroup: o.keepProcessGroup, spillPrefix: join(ctx.sessionDir, task.uid),
+        },
         (kill) => {
           entry.kill = kill;
           if (entry.cancel) kill('canceled');
@@ -184,7 +211,8 @@ export class ConcurrentExecutionBackend extends Backend {
     } else if (result.killed === 'timeout') {
       this.sink.timedOut(task, new TaskExecutionError(`Task ${task.uid} timed out after ${o.timeout} ms; its process group was killed`, { taskUid: task.uid, exitCode: result.exitCode, stderr: result.stderr, signal: result.signal }));
     } else if (result.error) {
-      this.sink.failed(task, new TaskExecutionError(`Task ${task.uid}: cannot run ${task.executable}: ${result.error}`, { taskUid: task.uid, stderr: result.stderr }), { exitCode: result.exitCode, stdout, stderr });
+      const cause = result.osError ? spawnError(result.osError) : undefined;
+      this.sink.failed(task, new TaskExecutionError(`Task ${task.uid}: cannot run ${task.executable}: ${result.error}`, { taskUid: task.uid, stderr: result.stderr }, cause ? { cause } : undefined), { exitCode: result.exitCode, stdout, stderr });
     } else if (result.exitCode === 0) {
       sendTask(task, { type: 'COMPLETE', exitCode: 0, stdout, stderr });
       this.release(task);
