@@ -3,7 +3,8 @@ import { MpiLauncher } from '../../actors/mpi-launcher.js';
 import type { RankObserver, RunningJob } from '../../actors/rank-group.js';
 import { createActor, type AnyActorRef } from 'xstate';
 import { processGroupMachine } from '../../machines/process-group.machine.js';
-import { SpawnerPool } from '../../actors/spawner-pool.js';
+import { SpawnerPool, type SpawnerKind } from '../../actors/spawner-pool.js';
+import { map, type Observable } from 'rxjs';
 import { moduleSpecifier } from '../../actors/worker-pool.js';
 import { ComputeTask } from '../compute-task.js';
 import { BackendError, ResourceError, TaskExecutionError } from '../errors.js';
@@ -14,7 +15,7 @@ import { ResourceScheduler, type NodeInfo, type RankAllocation, type RankRequest
 import { rebuildError } from '../internal/remote-error.js';
 import type { BaseTask } from '../task-base.js';
 import type { ModuleFunctionRef } from '../task-types.js';
-import { Backend, sendTask, type SubmitContext } from './backend.js';
+import { Backend, sendTask, type BackendSnapshot, type SubmitContext } from './backend.js';
 
 export interface HpcExecutionBackendOptions {
   name?: string;
@@ -24,6 +25,10 @@ export interface HpcExecutionBackendOptions {
   nodes?: NodeInfo[];
   /** process slots per CPU (default 4 on the local and MPI launchers, 1 on SLURM) */
   oversubscribe?: number;
+  /** what starts rank processes (and srun/mpirun): 'native' (posix_spawn helper) or 'node'; default native where it builds */
+  spawner?: SpawnerKind;
+  /** bytes of each rank's stdout/stderr held in memory; past it the stream is spilled under the session directory. Default 8 MiB. */
+  maxOutputBytes?: number;
 }
 
 /** One rank of a job's details, as `task.ranks` gives them. */
@@ -36,6 +41,7 @@ export interface RankInfo {
 }
 
 interface JobEntry {
+  outputDir: string;
   shape: JobShape;
   templates: ProcessTemplate[];
   requests: RankRequest[];
@@ -59,7 +65,7 @@ let nextMasterPort = 29_500 + Math.floor(Math.random() * 2000);
 export class HpcExecutionBackend extends Backend {
   readonly kind = 'execution' as const;
   readonly launcherKind: LauncherKind;
-  private readonly spawner = new SpawnerPool();
+  private readonly spawner: SpawnerPool;
   private readonly launcher: Launcher;
   private scheduler: ResourceScheduler | null = null;
   private readonly queue: ComputeTask[] = [];
@@ -68,6 +74,7 @@ export class HpcExecutionBackend extends Backend {
   constructor(options: HpcExecutionBackendOptions = {}) {
     super(options.name ?? 'hpc');
     this.options = options;
+    this.spawner = new SpawnerPool({ kind: options.spawner, defaults: { maxOutputBytes: options.maxOutputBytes } });
     this.launcherKind = options.launcher ?? 'local';
     if (this.launcherKind === 'local') this.launcher = new LocalLauncher(this.spawner);
     else if (this.launcherKind === 'slurm') this.launcher = new SlurmLauncher(this.spawner);
@@ -77,6 +84,16 @@ export class HpcExecutionBackend extends Backend {
 
   static create(options: HpcExecutionBackendOptions = {}): Promise<HpcExecutionBackend> {
     return new HpcExecutionBackend(options).start();
+  }
+
+  /** Which spawner starts rank processes (known once started): `'native'` or `'node'`. */
+  get spawnerKind(): SpawnerKind | null {
+    return this.spawner.kind;
+  }
+
+  /** Backend snapshots, with the spawner in use. */
+  override get state$(): Observable<BackendSnapshot & { spawner: SpawnerKind | null }> {
+    return super.state$.pipe(map((s) => ({ ...s, spawner: this.spawner.kind })));
   }
 
   /** The node inventory in use (after start). */
@@ -110,7 +127,7 @@ export class HpcExecutionBackend extends Backend {
     jobShape(t.uid, t.taskBackendSpecificKwargs, t.function !== undefined);
   }
 
-  protected admit(tasks: BaseTask[], _ctx: SubmitContext): void {
+  protected admit(tasks: BaseTask[], ctx: SubmitContext): void {
     for (const t of tasks) {
       const task = t as ComputeTask;
       sendTask(task, { type: 'QUEUE' });
@@ -123,7 +140,7 @@ export class HpcExecutionBackend extends Backend {
         this.release(task);
         continue;
       }
-      task._exec = { shape, templates, requests, allocations: null, running: null, cancel: false, done: Promise.resolve() } satisfies JobEntry;
+      task._exec = { outputDir: ctx.sessionDir, shape, templates, requests, allocations: null, running: null, cancel: false, done: Promise.resolve() } satisfies JobEntry;
       this.queue.push(task);
     }
     this.pump();
@@ -203,7 +220,7 @@ export class HpcExecutionBackend extends Backend {
       const env = { ...template.env, ...rankEnv({ rank, localRank, worldSize, node: a.hostname, gpus: a.gpus }, master) };
       return { rank, localRank, worldSize, node: a.hostname, gpus: a.gpus, cpus: a.cpus, command, template, env };
     });
-    return { uid: task.uid, ranks };
+    return { uid: task.uid, ranks, outputDir: entry.outputDir };
   }
 
   private finishJob(task: ComputeTask, entry: JobEntry, results: RankResult[]): void {
