@@ -358,8 +358,8 @@ static void run(Reader *r) {
   posix_spawnattr_setpgroup(&at, 0);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-  if (!*cwd || file[0] == '/') path = resolve(file, env, &err);
-  else path = strdup(file); /* relative to cwd: exec resolves it after the chdir */
+  /* a bare name is looked up in PATH; a relative path is resolved by exec after the chdir */
+  path = resolve(file, env, &err);
   if (!path) goto fail;
   err = posix_spawn(&t->pid, path, &fa, &at, argv, env);
   if (err) {
