@@ -9,6 +9,8 @@ import { createActor } from 'xstate';
 import { ComputeTask, ConcurrentExecutionBackend, DistributedExecutionBackend, HpcExecutionBackend, Session, taskMachine, type Executor } from '../src/index.js';
 
 const out = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
+// RHAPSODY_BENCH_SPAWNS=300 shortens the spawn cases (1,000 processes, 500 HPC jobs, 200 sequential) on a busy machine
+const SPAWNS = Number(process.env.RHAPSODY_BENCH_SPAWNS ?? 1000);
 const trivial = (x: number) => x + 1;
 
 /** Holds ~`mb` MiB of live, pointer-rich heap (what makes fork copy page tables). */
@@ -342,19 +344,19 @@ switch (name) {
   case 'threads': out({ case: name, value: await functionTasks('threads', 100_000) }); break;
   case 'raw-inline': out({ case: name, value: await rawInline(100_000) }); break;
   case 'raw-workers': out({ case: name, value: await rawWorkers(100_000) }); break;
-  case 'exec': out({ case: name, value: await executables(1000, 0) }); break;
-  case 'exec-heap': out({ case: name, value: await executables(1000, 1024) }); break;
-  case 'exec-node': out({ case: name, value: await executables(1000, 0, 'node') }); break;
-  case 'exec-heap-node': out({ case: name, value: await executables(1000, 1024, 'node') }); break;
-  case 'exec-seq': out({ case: name, ...(await sequentialExecutables(200, 'native')) }); break;
-  case 'exec-seq-node': out({ case: name, ...(await sequentialExecutables(200, 'node')) }); break;
-  case 'c-spawn': out({ case: name, value: await cSpawn(1000) }); break;
-  case 'hpc-local-node': out({ case: name, value: await hpcLocal(500, 'node') }); break;
+  case 'exec': out({ case: name, value: await executables(SPAWNS, 0) }); break;
+  case 'exec-heap': out({ case: name, value: await executables(SPAWNS, 1024) }); break;
+  case 'exec-node': out({ case: name, value: await executables(SPAWNS, 0, 'node') }); break;
+  case 'exec-heap-node': out({ case: name, value: await executables(SPAWNS, 1024, 'node') }); break;
+  case 'exec-seq': out({ case: name, ...(await sequentialExecutables(Math.round(SPAWNS / 5), 'native')) }); break;
+  case 'exec-seq-node': out({ case: name, ...(await sequentialExecutables(Math.round(SPAWNS / 5), 'node')) }); break;
+  case 'c-spawn': out({ case: name, value: await cSpawn(SPAWNS) }); break;
+  case 'hpc-local-node': out({ case: name, value: await hpcLocal(Math.round(SPAWNS / 2), 'node') }); break;
   case 'raw-spawn': out({ case: name, value: await rawSpawn(1000, 0) }); break;
   case 'raw-spawn-heap': out({ case: name, value: await rawSpawn(300, 1024) }); break;
   case 'distributed': out({ case: name, ...(await distributed(10_000)) }); break;
   case 'bare-bullmq': out({ case: name, ...(await bareBullmq(10_000)) }); break;
-  case 'hpc-local': out({ case: name, value: await hpcLocal(500) }); break;
+  case 'hpc-local': out({ case: name, value: await hpcLocal(Math.round(SPAWNS / 2)) }); break;
   case 'raw-spawn-ms': out({ case: name, value: 1000 / (await rawSpawn(1000, 0)) }); break;
   case 'hpc-slurm': out({ case: name, value: await hpcSlurm(100) }); break;
   case 'naive-actor': out({ case: name, ...naiveActors(20_000) }); break;

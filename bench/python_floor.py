@@ -33,5 +33,7 @@ async def functions(n):
         return n / (time.perf_counter() - t)
 
 case = sys.argv[1]
-value = asyncio.run(executables(1000) if case == 'py-exec' else sequential(200) if case == 'py-seq' else functions(20000))
+import os
+spawns = int(os.environ.get('RHAPSODY_BENCH_SPAWNS', '1000'))
+value = asyncio.run(executables(spawns) if case == 'py-exec' else sequential(spawns // 5) if case == 'py-seq' else functions(20000))
 print(json.dumps({'case': case, 'value': value}))

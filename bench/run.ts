@@ -51,15 +51,21 @@ for (let round = 0; round < runs; round++) {
   for (const c of CASES) {
     if (want(c)) {
       process.stderr.write(`running ${c}${runs > 1 ? ` (${round + 1}/${runs})` : ''}…\n`);
-      (all[c] ??= []).push(run(c));
+      const result = run(c);
+      (all[c] ??= []).push(result);
+      process.stderr.write(`  ${c}: ${JSON.stringify(result)}\n`);
     }
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+// failed runs (NaN) are left out of the median
+const median = (all: number[]) => {
+  const xs = all.filter(Number.isFinite).sort((a, b) => a - b);
+  return xs.length ? xs[Math.floor((xs.length - 1) / 2)]! : NaN;
+};
 const r: Record<string, Record<string, number>> = {};
 for (const [c, list] of Object.entries(all)) {
   r[c] = {};
-  for (const k of Object.keys(list[0]!)) if (typeof list[0]![k] === 'number') r[c][k] = median(list.map((x) => x[k]!));
+  for (const k of new Set(list.flatMap((x) => Object.keys(x)))) if (k !== 'case') r[c]![k] = median(list.map((x) => Number(x[k])));
   if (runs > 1) process.stderr.write(`${c}: ${list.map((x) => f(x.value ?? NaN, 1)).join(', ')}\n`);
 }
 function v(c: string): number {
