@@ -35,6 +35,12 @@ new WebSocket(${JSON.stringify(wsUrl)}).onmessage = (e) => { const m = JSON.pars
  * A local relay for the Stately inspector: apps send inspection events over a WebSocket
  * (`@statelyai/inspect`'s `createWebSocketInspector`), every other connected client (the bridge
  * page in a browser, a test, a logger) receives them. Binds to loopback by default.
+ *
+ * @example
+ * const server = await startInspectorServer({ port: 0 });
+ * const session = new Session({ backends, inspect: createWebSocketInspector({ url: server.url }).inspect });
+ * console.log(`open ${server.pageUrl}`);
+ * await server.close();
  */
 export function startInspectorServer(options: InspectorServerOptions = {}): Promise<InspectorServer> {
   const host = options.host ?? '127.0.0.1';

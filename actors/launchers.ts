@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { envSnapshot } from './env-snapshot.js';
 import type { JobSpec, RankResult } from '../src/hpc/job.js';
 import type { NodeInfo } from '../src/hpc/resource-scheduler.js';
+import { srunArgs } from '../src/hpc/srun-args.js';
 import { discoverLocal, discoverSlurm } from './node-discovery.js';
 import { rankProcess, runRankGroup, type RankObserver, type RunningJob } from './rank-group.js';
 import type { SpawnerPool } from './spawner-pool.js';
@@ -97,14 +98,8 @@ export class SlurmLauncher implements Launcher {
     const running = runRankGroup(job, this.spawner, (spec) => {
       const { file, args, input } = rankProcess(spec);
       const o = spec.template.options;
-      const srun = [
-        '--nodes=1', '--ntasks=1', `--nodelist=${spec.node}`, `--job-name=${jobName}`, '--quiet', '--kill-on-bad-exit=1',
-        ...(spec.gpus.length ? [`--gpus=${spec.gpus.length}`] : []),
-        ...(inAllocation ? ['--overlap'] : []),
-        ...(spec.template.cwd ? [`--chdir=${spec.template.cwd}`] : []),
-        ...(o?.launcherArgs ?? []),
-        '/usr/bin/env', `CUDA_VISIBLE_DEVICES=${spec.gpus.join(',')}`, file, ...args,
-      ];
+      const step = { node: spec.node, jobName, killOnBadExit: true, gpus: spec.gpus.length, cwd: spec.template.cwd, extra: o?.launcherArgs };
+      const srun = srunArgs(step, ['/usr/bin/env', `CUDA_VISIBLE_DEVICES=${spec.gpus.join(',')}`, file, ...args], inAllocation);
       return { file: 'srun', args: srun, input, env: spec.env, timeout: o?.timeout, stdout: spec.template.stdout, stderr: spec.template.stderr };
     }, undefined, observer);
     const entry = { job: running, lost: false };
@@ -116,7 +111,7 @@ export class SlurmLauncher implements Launcher {
         entry.lost && r.exitCode !== 0 ? { ...r, killed: null, error: { name: 'BackendError', message: 'SLURM: the controller stopped answering (scontrol ping); the step was stopped' } } : slurmFailure(r),
       );
     });
-    const kill = (reason: 'canceled' | 'timeout') => {
+    const kill = (reason: 'canceled' | 'timeout' | 'peer-failed') => {
       running.kill(reason); // SIGTERM to srun cancels its step
       // outside an allocation every rank is its own job: scancel them by name as well
       if (!inAllocation) execFile('scancel', ['--quiet', `--name=${jobName}`], { timeout: 10_000 }, () => undefined);

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { ChatHistoryItem, ChatWrapper, Llama, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp';
+import { loadLlamaLib, type ChatHistoryItem, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaLib, type LlamaModel } from './llama-lib.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -44,6 +44,12 @@ export interface LlamaEngineOptions {
  * The embedded engine: one node-llama-cpp model and context with `parallel` sequences. Requests
  * wait in FIFO order for a free sequence (taking one blocks otherwise: "No sequences left"), run
  * with continuous batching, and give the sequence back cleared. The chat wrapper is resolved once.
+ *
+ * @example
+ * import { LlamaEngine, writeTinyModel } from 'rhapsody/inference/llama';
+ * const engine = await LlamaEngine.load({ modelPath: writeTinyModel().path, parallel: 2 });
+ * const { text } = await engine.generate({ messages: [{ role: 'user', content: 'hello' }], maxTokens: 4 }); // 'The quick robot ran'
+ * await engine.close();
  */
 export class LlamaEngine {
   private readonly free: LlamaContextSequence[] = [];
@@ -55,16 +61,14 @@ export class LlamaEngine {
     readonly model: LlamaModel,
     private readonly context: LlamaContext,
     private readonly chatWrapper: ChatWrapper,
-    private readonly lib: typeof import('node-llama-cpp'),
+    private readonly lib: LlamaLib,
     readonly parallel: number,
   ) {
     for (let i = 0; i < parallel; i++) this.free.push(context.getSequence());
   }
 
   static async load(options: LlamaEngineOptions): Promise<LlamaEngine> {
-    const lib = await import('node-llama-cpp').catch((err: Error) => {
-      throw new Error(`the embedded engine needs node-llama-cpp@3.21.1 (npm i -E node-llama-cpp@3.21.1 --omit=optional): ${err.message}`);
-    });
+    const lib = await loadLlamaLib();
     const llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error, progressLogs: false });
     const model = await llama.loadModel({ modelPath: options.modelPath });
     const parallel = options.parallel ?? 8;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { processGone } from './process-spawner.js';
+import { killTree } from './kill-tree.js';
 
 export interface ServiceLaunch {
   /** argv: the server command, already prefixed by its launcher (srun …) */
@@ -9,6 +9,8 @@ export interface ServiceLaunch {
   healthUrl: string;
   /** ms to wait for health (default 600,000: real models take minutes to load) */
   startTimeoutMs?: number;
+  /** each line the server writes (stdout and stderr), for as long as it runs */
+  onLine?: (line: string) => void;
 }
 
 /** A launched server process with the tail of its output (for errors). */
@@ -30,6 +32,17 @@ export async function launchService(launch: ServiceLaunch, signal: AbortSignal):
   const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-4000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (launch.onLine) {
+    const onLine = launch.onLine;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let partial = '';
+      stream.on('data', (d: Buffer) => {
+        const lines = (partial + d.toString()).split(/\r?\n|\r/);
+        partial = lines.pop()!;
+        for (const line of lines) if (line.trim()) onLine(line);
+      });
+    }
+  }
   const handle: ServiceHandle = { pid: child.pid, child, log: () => tail };
   let exited: string | null = null;
   child.once('error', (err) => (exited = `cannot run ${file}: ${err.message}`));
@@ -62,21 +75,7 @@ export function watchService(handle: ServiceHandle, onExit: (reason: string) => 
   return () => child.off('exit', listener);
 }
 
-/** SIGTERM to the whole group, SIGKILL after 5 s; resolves when the process is gone. */
+/** Stops the service and its whole process group (the runtime's kill-tree); resolves when it is gone. */
 export async function stopService(handle: ServiceHandle | null): Promise<void> {
-  if (!handle) return;
-  const child = handle.child;
-  const gone = processGone(child);
-  const kill = (sig: NodeJS.Signals) => {
-    try {
-      if (child.pid) process.kill(-child.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  kill('SIGTERM');
-  const t = setTimeout(() => kill('SIGKILL'), 5000);
-  await gone;
-  clearTimeout(t);
-  kill('SIGKILL'); // anything the server left in its group
+  if (handle) await killTree(handle.child);
 }

@@ -97,6 +97,7 @@ export class MpiLauncher implements Launcher {
     return {
       done,
       kill: (reason) => {
+        if (reason === 'peer-failed') return; // mpirun stops a failed rank's peers itself
         stopped = reason;
         kill?.(reason);
       },

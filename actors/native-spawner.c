@@ -453,7 +453,7 @@ static void handle_input(void) {
 }
 
 static void on_signal(int sig) {
-  char c = sig == SIGCHLD ? 'c' : 't';
+  char c = sig == SIGCHLD ? 'c' : 't'; /* SIGTERM, SIGINT, SIGHUP: shut down */
   int saved = errno;
   (void)!write(sig_pipe[1], &c, 1);
   errno = saved;
@@ -529,7 +529,7 @@ int main(void) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
-  signal(SIGINT, SIG_IGN); /* a terminal's ^C reaches the runtime; it closes us */
+  sigaction(SIGINT, &sa, NULL); /* ^C, a cluster stopping a worker: our groups go with us */
   fcntl(0, F_SETFL, O_NONBLOCK);
   fcntl(1, F_SETFL, O_NONBLOCK);
   size_t f = frame_begin('Y');

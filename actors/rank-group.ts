@@ -8,7 +8,7 @@ export const RANK_RUNNER = fileURLToPath(new URL('./rank-runner.mjs', import.met
 
 export interface RunningJob {
   done: Promise<RankResult[]>;
-  kill(reason: 'canceled' | 'timeout'): void;
+  kill(reason: 'canceled' | 'timeout' | 'peer-failed'): void;
 }
 
 /** Told when each rank's process starts and ends (the HPC backend's process-group actor listens). */
@@ -50,8 +50,9 @@ export function toRankResult(spec: RankSpec, hostname: string, r: SpawnResult, k
 
 /**
  * Runs every rank of a job as its own process (through the spawner, each in its own process
- * group) and stops the others as soon as one fails. `wrap` turns a rank into the request that
- * launches it (locally, or under srun).
+ * group), reporting each start and exit to the observer (the job's process-group chart, which
+ * decides when the others stop: `kill`). `wrap` turns a rank into the request that launches it
+ * (locally, or under srun).
  */
 export function runRankGroup(
   job: JobSpec,
@@ -85,7 +86,6 @@ export function runRankGroup(
           }
         });
       } catch (err) {
-        stopAll('peer-failed', i);
         const failed: RankResult = { rank: spec.rank, hostname: hostnameOf(spec), exitCode: null, signal: null, stdout: '', stderr: '', error: { name: 'BackendError', message: (err as Error).message }, killed: why[i] };
         if (!kills[i]) observer?.started(spec);
         observer?.exited(spec, failed);
@@ -94,7 +94,7 @@ export function runRankGroup(
       kills[i] = null;
       const killed = r.killed === 'timeout' ? 'timeout' : why[i];
       const result = toRankResult(spec, hostnameOf(spec), r, killed);
-      if (result.exitCode !== 0 || result.error) stopAll('peer-failed', i);
+      if (!observer && (result.exitCode !== 0 || result.error)) stopAll('peer-failed', i);
       observer?.exited(spec, result);
       return result;
     }),

@@ -2,7 +2,11 @@
 // ({ fn: { source } | { module, export }, args }); the rank context is in the environment
 // (RHAPSODY_RANK, …) and on globalThis.rhapsody. The result goes to stdout as the last line, after a
 // record separator, so the function's own output stays as it was.
-import { compile, errorData } from './worker-runtime.mjs';
+import { compile, encodeError } from './wire-codec.mjs';
+
+const CLOSURE_HINT =
+  ' (a function run on a rank gets its captured variables shipped with it, but not the host\'s globals or modules: ' +
+  'import what you need with `await import()` inside the function, or pass values as args)';
 
 export const RESULT_MARK = '\u001eRHAPSODY_RESULT ';
 
@@ -38,7 +42,7 @@ let job;
 try {
   job = JSON.parse(await readJob());
   let fn;
-  if (job.fn.source !== undefined) fn = compile(job.fn.source);
+  if (job.fn.source !== undefined) fn = compile(job.fn.wire ?? job.fn.source);
   else {
     const m = await import(job.fn.module);
     fn = m[job.fn.export ?? 'default'];
@@ -54,6 +58,7 @@ try {
   await new Promise((resolve) => process.stdout.write(`\n${RESULT_MARK}${json}\n`, resolve));
   process.exit(0);
 } catch (err) {
-  await report({ ok: false, error: errorData(err, job?.fn?.source !== undefined) });
+  // JSON carries the report: only JSON-safe properties of the error travel
+  await report({ ok: false, error: encodeError(err, { json: true, hint: job?.fn?.source !== undefined ? CLOSURE_HINT : undefined }) });
   process.exit(1);
 }

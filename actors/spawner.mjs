@@ -167,4 +167,12 @@ process.on('disconnect', () => {
   for (const entry of running.values()) killGroup(entry, 'SIGKILL');
   process.exit(0);
 });
+// a signal to our process group (a worker cluster closing its worker, Ctrl-C) would otherwise
+// orphan the groups we started, each in its own group: take them down too
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(signal, () => {
+    for (const entry of running.values()) killGroup(entry, 'SIGKILL');
+    process.exit(0);
+  });
+}
 process.send({ ready: true });

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { processGone } from './process-spawner.js';
+import { killTree } from './kill-tree.js';
+import { srunArgs } from '../src/hpc/srun-args.js';
 
 /** Starts workers somewhere that can reach the backend's Redis (the LocalCluster / dask-jobqueue role). */
 export interface WorkerCluster {
@@ -51,25 +52,20 @@ abstract class ProcessCluster implements WorkerCluster {
     await Promise.all(
       this.children.map(async (c) => {
         if (c.exitCode !== null || c.signalCode !== null) return;
-        const gone = processGone(c);
-        try {
-          process.kill(-c.pid!, 'SIGTERM');
-        } catch {
-          c.kill('SIGTERM');
-        }
-        const t = setTimeout(() => {
-          try {
-            process.kill(-c.pid!, 'SIGKILL');
-          } catch {}
-        }, 3000);
-        await gone;
-        clearTimeout(t);
+        await killTree(c);
       }),
     );
   }
 }
 
-/** Workers as local processes. */
+/**
+ * Workers as local processes.
+ *
+ * @example
+ * const dist = await DistributedExecutionBackend.create({
+ *   cluster: new LocalCluster([{ resources: 'GPU=1', concurrency: 4 }, { concurrency: 4 }]),
+ * });
+ */
 export class LocalCluster extends ProcessCluster {
   constructor(readonly workers: WorkerSpec[] = [{}, {}]) {
     super();
@@ -93,7 +89,14 @@ export interface SlurmClusterOptions {
   srunArgs?: string[];
 }
 
-/** Workers as SLURM job steps across the allocation (or each its own job): the dask-jobqueue role. */
+/**
+ * Workers as SLURM job steps across the allocation (or each its own job): the dask-jobqueue role.
+ *
+ * @example
+ * const dist = await DistributedExecutionBackend.create({
+ *   cluster: new SlurmCluster({ workers: [{ node: 'n1', gpus: 1, resources: 'GPU=1' }, { node: 'n2', resources: 'CPU=8' }] }),
+ * });
+ */
 export class SlurmCluster extends ProcessCluster {
   constructor(readonly options: SlurmClusterOptions) {
     super();
@@ -104,18 +107,10 @@ export class SlurmCluster extends ProcessCluster {
   }
 
   async start(connection: string, prefix: string): Promise<void> {
-    const inAllocation = Boolean(process.env.SLURM_JOB_ID);
     for (const [i, spec] of this.options.workers.entries()) {
       const cmd = workerCommand(workerArgs(connection, prefix, spec));
-      const srun = [
-        '--nodes=1', '--ntasks=1', '--quiet', `--job-name=rhapsody-worker-${process.pid}-${i}`,
-        ...(spec.node ? [`--nodelist=${spec.node}`] : []),
-        ...(spec.gpus ? [`--gpus=${spec.gpus}`] : []),
-        ...(inAllocation ? ['--overlap'] : []),
-        ...(this.options.srunArgs ?? []),
-        cmd.file, ...cmd.args,
-      ];
-      this.launch('srun', srun);
+      const step = { node: spec.node, gpus: spec.gpus, jobName: `rhapsody-worker-${process.pid}-${i}`, extra: this.options.srunArgs };
+      this.launch('srun', srunArgs(step, [cmd.file, ...cmd.args]));
     }
   }
 }

@@ -1,24 +1,28 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { wrap, type Remote } from 'comlink';
-import type { ComputeTask } from '../src/compute-task.js';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { BackendError, TaskExecutionError } from '../src/errors.js';
-import { rebuildError, type ErrorData } from '../src/internal/remote-error.js';
+import { shipFunction } from '../src/internal/function-shipping.js';
 import type { ModuleFunctionRef } from '../src/task-types.js';
-import { endpointOf, processEndpoint } from './endpoint.mjs';
+import { decodeError, type ErrorData, type FunctionWire } from './wire-codec.mjs';
 import { processGone } from './process-spawner.js';
-import { callArguments, type ExecutionSink } from './execution-sink.js';
+import { callArguments } from './execution-sink.js';
+import { stdoutOf } from '../src/run/outcome.js';
+import type { ComputeTaskSpec, TaskHandle } from '../src/run/task-handle.js';
 
-interface FunctionDef { id: number; source?: string; module?: string; export?: string }
+type ComputeTask = TaskHandle<ComputeTaskSpec>;
+
+/** `transient`: compiled for its batch only (a closure ships its values with every batch). */
+interface FunctionDef { id: number; source?: string; wire?: FunctionWire; transient?: boolean; module?: string; export?: string }
 interface Job { id: number; fn: number; args: unknown[] }
 interface JobResult { id: number; ok: boolean; value?: unknown; error?: ErrorData }
-interface WorkerRuntime { submit(batch: { fns: FunctionDef[]; jobs: Job[] }): void; collect(): JobResult[] }
+interface Batch { fns: FunctionDef[]; jobs: Job[] }
 
 interface Slot {
   handle: Worker | ChildProcess;
-  remote: Remote<WorkerRuntime>;
+  /** posts one batch; throws when it cannot be serialized */
+  send(batch: Batch): void;
   inFlight: Map<number, ComputeTask>;
   known: Set<number>;
   alive: boolean;
@@ -40,7 +44,10 @@ const MAX_CRASH_STREAK = 8;
 
 /**
  * A pool of worker threads or child Node processes running shipped functions. Jobs go out in
- * batches (one comlink call per batch) and come back in batches (a long-poll `collect`). A worker
+ * batches (one message per batch) and come back in batches (one message per batch of finished
+ * jobs, pushed by the worker: no RPC layer, no long-poll, so a lone task costs one message each
+ * way). Worker threads share the host's `process.env` (SHARE_ENV); worker processes see it as it
+ * was when they started. A worker
  * that dies fails the one task it ran, or, when it held several, hands them back to run one at a
  * time so only the culprit fails. Timeouts and cancellation terminate the worker for real.
  */
@@ -53,6 +60,8 @@ export class WorkerPool {
   private nextJob = 1;
   private nextFn = 1;
   private readonly fnIds = new WeakMap<object, number>();
+  /** functions with captured values: one id per function object (the values may differ) */
+  private readonly wireIds = new WeakMap<object, number>();
   /** one id per distinct source text, so a fresh closure object per task ships its source once */
   private readonly sourceIds = new Map<string, number>();
   private readonly moduleIds = new Map<string, number>();
@@ -60,7 +69,7 @@ export class WorkerPool {
   private crashStreak = 0;
   private closed = false;
 
-  constructor(private readonly options: { mode: PoolMode; size: number; sink: ExecutionSink }) {}
+  constructor(private readonly options: { mode: PoolMode; size: number }) {}
 
   start(): void {
     for (let i = 0; i < this.options.size; i++) this.slots.push(this.spawnSlot());
@@ -70,20 +79,28 @@ export class WorkerPool {
     return this.slots.length;
   }
 
-  enqueue(task: ComputeTask): void {
-    task._exec = { job: 0, slot: null, timer: null, suspect: false } satisfies PoolEntry;
+  /** Tasks the pool takes at once (the backend's capacity for functions). */
+  get capacity(): number {
+    return this.options.size * MAX_WINDOW;
+  }
+
+  /** Runs a task; cancel (the handle's abort) stops it for real. */
+  run(task: ComputeTask): void {
+    const entry: PoolEntry = { job: 0, slot: null, timer: null, suspect: false };
+    task.slot = entry;
+    task.onAbort(() => this.cancel(task, entry));
     this.queue.push(task);
     this.schedulePump();
   }
 
-  /** Stops a task for real: a queued one is dropped; a running one loses its worker. */
-  async kill(task: ComputeTask): Promise<void> {
-    const entry = task._exec as PoolEntry | undefined;
-    if (!entry?.slot) return;
+  /** A task not yet sent is dropped; a running one loses its worker (innocents go back to the queue). */
+  private cancel(task: ComputeTask, entry: PoolEntry): void {
     const slot = entry.slot;
-    this.forget(task);
-    await this.retire(slot, 'killed');
+    if (slot) this.forget(task);
+    task.canceled();
+    if (slot) void this.retire(slot, 'killed');
   }
+
 
   async close(): Promise<void> {
     this.closed = true;
@@ -94,45 +111,45 @@ export class WorkerPool {
   private spawnSlot(): Slot {
     const { mode } = this.options;
     let handle: Worker | ChildProcess;
-    let remote: Remote<WorkerRuntime>;
+    let send: (batch: Batch) => void;
     if (mode === 'threads') {
-      const worker = new Worker(new URL('./thread-worker.mjs', import.meta.url));
+      // SHARE_ENV: functions see the host's process.env as it is now, as Python's threads do
+      const worker = new Worker(new URL('./thread-worker.mjs', import.meta.url), { env: SHARE_ENV });
       handle = worker;
-      remote = wrap<WorkerRuntime>(endpointOf(worker));
+      send = (batch) => worker.postMessage(batch);
     } else {
       const child = fork(new URL('./process-worker.mjs', import.meta.url), [], {
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         execArgv: [],
+        // its own process group, so a kill reaches what the function started too (it still exits
+        // with us: the IPC channel closing ends it)
+        detached: true,
       });
       handle = child;
-      remote = wrap<WorkerRuntime>(processEndpoint(child));
+      send = (batch) => {
+        if (child.connected) child.send(batch);
+      };
+      // a worker that dies by itself (a crash, process.exit) takes what its function started along
+      child.once('exit', () => killGroup(child, false));
     }
     const slot: Slot = {
-      handle, remote, inFlight: new Map(), known: new Set(), alive: true, exclusive: false, lastError: null,
+      handle, send, inFlight: new Map(), known: new Set(), alive: true, exclusive: false, lastError: null,
       exited: handle instanceof Worker ? new Promise<void>((resolve) => handle.once('exit', () => resolve())) : processGone(handle),
     };
     handle.on('error', (err: Error) => {
       slot.lastError = `${err.name}: ${err.message}`;
     });
     handle.once('exit', (code: number | null, signal?: NodeJS.Signals | null) => this.onExit(slot, code, signal ?? null));
-    void this.collectLoop(slot);
+    handle.on('message', (results: JobResult[]) => this.onResults(slot, results));
     return slot;
   }
 
-  private async collectLoop(slot: Slot): Promise<void> {
-    while (slot.alive) {
-      let results: JobResult[];
-      try {
-        results = await slot.remote.collect();
-      } catch {
-        return;
-      }
-      if (!slot.alive) return;
-      for (const r of results) this.settle(slot, r);
-      if (slot.exclusive && slot.inFlight.size === 0) slot.exclusive = false;
-      this.schedulePump();
-    }
+  private onResults(slot: Slot, results: JobResult[]): void {
+    if (!slot.alive || !Array.isArray(results)) return;
+    for (const r of results) this.settle(slot, r);
+    if (slot.exclusive && slot.inFlight.size === 0) slot.exclusive = false;
+    if (this.head < this.queue.length || this.suspects.length) this.schedulePump();
   }
 
   private settle(slot: Slot, r: JobResult): void {
@@ -140,13 +157,13 @@ export class WorkerPool {
     if (!task) return; // killed or timed out meanwhile
     this.forget(task);
     this.crashStreak = 0;
-    if (r.ok) this.options.sink.completed(task, { returnValue: r.value });
-    else this.options.sink.failed(task, rebuildError(r.error!));
+    if (r.ok) task.complete({ returnValue: r.value, stdout: stdoutOf(r.value) });
+    else task.fail(decodeError(r.error!));
   }
 
   /** Drops the pool's hold on a task (its slot entry and timer). */
   private forget(task: ComputeTask): void {
-    const entry = task._exec as PoolEntry;
+    const entry = task.slot as PoolEntry;
     if (entry.timer) clearTimeout(entry.timer);
     entry.slot?.inFlight.delete(entry.job);
     entry.slot = null;
@@ -164,14 +181,14 @@ export class WorkerPool {
     if (victims.length === 1 || this.crashStreak > MAX_CRASH_STREAK) {
       for (const t of victims) {
         const detail = slot.lastError ? ` (${slot.lastError})` : '';
-        this.options.sink.failed(t, new TaskExecutionError(`Task ${t.uid}: its ${this.workerWord()} exited with ${how}${detail}`, { taskUid: t.uid, signal }));
+        t.fail(new TaskExecutionError(`Task ${t.uid}: its ${this.workerWord()} exited with ${how}${detail}`, { taskUid: t.uid, signal }));
       }
     } else {
       // the culprit is one of them: rerun each alone
       for (const t of victims) {
-        (t._exec as PoolEntry).suspect = true;
+        (t.slot as PoolEntry).suspect = true;
         this.suspects.push(t);
-        this.options.sink.requeued(t);
+        t.requeue();
       }
     }
     if (this.crashStreak > MAX_CRASH_STREAK) this.failQueued(`workers keep dying (last: ${how})`);
@@ -184,7 +201,7 @@ export class WorkerPool {
 
   private failQueued(reason: string): void {
     const err = new BackendError(`Worker pool cannot run tasks: ${reason}`);
-    for (const t of this.drainQueue()) this.options.sink.failed(t, err);
+    for (const t of this.drainQueue()) t.fail(err);
   }
 
   private drainQueue(): ComputeTask[] {
@@ -204,12 +221,12 @@ export class WorkerPool {
         this.forget(t);
         if (!this.closed) {
           this.queue.push(t);
-          this.options.sink.requeued(t);
+          t.requeue();
         }
       }
       if (replace && !this.closed) this.replace(slot);
       if (slot.handle instanceof Worker) void slot.handle.terminate();
-      else slot.handle.kill('SIGKILL');
+      else killGroup(slot.handle);
       this.schedulePump();
     }
     await slot.exited;
@@ -267,44 +284,76 @@ export class WorkerPool {
   private dispatch(slot: Slot, tasks: ComputeTask[]): void {
     const fns: FunctionDef[] = [];
     const jobs: Job[] = [];
+    const transient = new Set<number>();
     for (const task of tasks) {
-      const fnId = this.functionId(task.function!);
-      if (!slot.known.has(fnId)) {
+      const fn = task.spec.function!;
+      const fnId = this.functionId(fn);
+      const def = this.defs.get(fnId);
+      if (def === undefined) {
+        // a closure: its definition (with the captured values) travels with each batch that uses it
+        if (!transient.has(fnId)) {
+          transient.add(fnId);
+          fns.push({ id: fnId, wire: shipFunction(fn as (...args: never[]) => unknown).wire!, transient: true });
+        }
+      } else if (!slot.known.has(fnId)) {
         slot.known.add(fnId);
-        fns.push(this.defs.get(fnId)!);
+        fns.push(def);
       }
-      const entry = task._exec as PoolEntry;
+      const entry = task.slot as PoolEntry;
       entry.job = this.nextJob++;
       entry.slot = slot;
       slot.inFlight.set(entry.job, task);
-      jobs.push({ id: entry.job, fn: fnId, args: callArguments(task) });
-      const timeout = task.taskBackendSpecificKwargs.timeout;
+      jobs.push({ id: entry.job, fn: fnId, args: callArguments(task.spec) });
+      const timeout = task.spec.taskBackendSpecificKwargs.timeout;
       if (timeout !== undefined) entry.timer = setTimeout(() => void this.onTimeout(task, timeout), timeout);
-      this.options.sink.started(task);
+      task.start();
     }
-    slot.remote.submit({ fns, jobs }).catch((err: unknown) => {
-      // e.g. an argument that cannot be cloned: fail just this batch's tasks
-      for (const task of tasks) {
-        if ((task._exec as PoolEntry).slot !== slot) continue;
+    try {
+      slot.send({ fns, jobs });
+    } catch (err) {
+      // e.g. an argument that cannot be cloned: find the tasks that cannot go, send the rest
+      this.sendEach(slot, tasks, fns, jobs);
+    }
+  }
+
+  /** A batch that did not serialize: each job alone, so only the culprits fail. */
+  private sendEach(slot: Slot, tasks: ComputeTask[], fns: FunctionDef[], jobs: Job[]): void {
+    const defs = new Map(fns.map((d) => [d.id, d]));
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i]!;
+      const job = jobs[i]!;
+      const def = defs.get(job.fn);
+      try {
+        slot.send({ fns: def ? [def] : [], jobs: [job] });
+        defs.delete(job.fn);
+      } catch (err) {
+        if ((task.slot as PoolEntry).slot !== slot) continue;
         this.forget(task);
-        this.options.sink.failed(task, new TaskExecutionError(`Task ${task.uid}: cannot send it to the worker: ${(err as Error)?.message ?? err}`, { taskUid: task.uid }, { cause: err }));
+        task.fail(new TaskExecutionError(`Task ${task.uid}: cannot send it to the worker: ${(err as Error)?.message ?? err}`, { taskUid: task.uid }, { cause: err }));
       }
-    });
+    }
+    for (const id of defs.keys()) slot.known.delete(id); // never delivered: send it with the next use
   }
 
   private async onTimeout(task: ComputeTask, ms: number): Promise<void> {
-    const entry = task._exec as PoolEntry;
+    const entry = task.slot as PoolEntry;
     if (!entry.slot) return;
     const slot = entry.slot;
     this.forget(task);
-    this.options.sink.timedOut(task, new TaskExecutionError(`Task ${task.uid} timed out after ${ms} ms; its ${this.workerWord()} was terminated`, { taskUid: task.uid }));
+    task.fail(new TaskExecutionError(`Task ${task.uid} timed out after ${ms} ms; its ${this.workerWord()} was terminated`, { taskUid: task.uid }), { timedOut: true });
     await this.retire(slot, 'timeout');
   }
 
-  private functionId(fn: NonNullable<ComputeTask['function']>): number {
+  private functionId(fn: NonNullable<ComputeTaskSpec['function']>): number {
     if (typeof fn === 'function') {
-      let id = this.fnIds.get(fn);
+      let id = this.fnIds.get(fn) ?? this.wireIds.get(fn);
       if (id === undefined) {
+        const shipped = shipFunction(fn as (...args: never[]) => unknown);
+        if (shipped.wire) {
+          id = this.nextFn++;
+          this.wireIds.set(fn, id);
+          return id;
+        }
         const source = fn.toString();
         id = this.sourceIds.get(source);
         if (id === undefined) {
@@ -325,6 +374,15 @@ export class WorkerPool {
       this.defs.set(id, { id, module: moduleSpecifier(ref.module), export: ref.export });
     }
     return id;
+  }
+}
+
+/** SIGKILLs a worker process's whole group (what its function started dies with it). */
+function killGroup(child: ChildProcess, leaderToo = true): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    if (leaderToo) child.kill('SIGKILL'); // no group left (ESRCH): the worker alone, if still there
   }
 }
 

@@ -1,3 +1,4 @@
-export function compile(source: string): (...args: unknown[]) => unknown;
-export function errorData(err: unknown, fromSource: boolean): { name: string; message: string; stack?: string; code?: unknown };
-export function createRuntime(): unknown;
+import type { ErrorData, FunctionWire } from './wire-codec.mjs';
+export function compile(wire: string | FunctionWire): (...args: unknown[]) => unknown;
+export function errorData(err: unknown, fromSource: boolean): ErrorData;
+export function createRuntime(post: (results: unknown[]) => void): { submit(batch: { fns: unknown[]; jobs: unknown[] }): void };

@@ -1,37 +1,20 @@
+// @ts-check
 // Runs shipped functions inside a worker thread or child process. Plain JavaScript so that it
-// loads the same way from the sources and from dist/. Exposed through comlink as { submit, collect }:
-// `submit` starts a batch of jobs, `collect` long-polls for finished ones, so messages are batched
-// both ways and a slow job never holds back the results of fast ones.
+// loads the same way from the sources and from dist/. Raw messages, no RPC layer: the host posts
+// batches `{ fns, jobs }`; the worker posts back arrays of results as jobs finish: synchronous
+// jobs of one batch in one message (at the end of the batch), asynchronous ones gathered per turn
+// of the event loop. A lone task therefore costs one message each way.
+import { compile, encodeError } from './wire-codec.mjs';
+
+export { compile };
 
 const CLOSURE_HINT =
-  ' (functions run in a worker must be self-contained: outer variables are not shipped. ' +
-  'Import what you need with `await import()` inside the function, pass values as args, or use a module reference)';
+  ' (a function run in a worker gets its captured variables shipped with it, but not the host\'s globals or modules: ' +
+  'import what you need with `await import()` inside the function, pass values as args, or use a module reference)';
 
-// Vitest (vite-node) rewrites `import()` in test files to this helper; functions written in a
-// user's vitest suite are shipped as that rewritten text, so provide it.
-globalThis.__vite_ssr_dynamic_import__ ??= (specifier) => import(specifier);
-
-export function compile(source) {
-  try {
-    return (0, eval)(`(${source})`);
-  } catch (first) {
-    // method shorthand: `name(a) { … }` / `async name(a) { … }`
-    try {
-      const obj = (0, eval)(`({ ${source} })`);
-      const fn = Object.values(obj)[0];
-      if (typeof fn === 'function') return fn;
-    } catch {}
-    throw new SyntaxError(`cannot rebuild the function from its source text: ${first.message}`);
-  }
-}
-
+/** Error data of anything thrown by a shipped function (source functions get the closure hint). */
 export function errorData(err, fromSource) {
-  if (!(err instanceof Error)) {
-    return { name: 'Error', message: typeof err === 'string' ? err : `Non-error thrown: ${String(err)}` };
-  }
-  let message = err.message;
-  if (fromSource && err.name === 'ReferenceError') message += CLOSURE_HINT;
-  return { name: err.name, message, stack: err.stack, code: err.code };
+  return encodeError(err, fromSource ? { hint: CLOSURE_HINT } : {});
 }
 
 function cloneable(value) {
@@ -46,39 +29,48 @@ function cloneable(value) {
   }
 }
 
-export function createRuntime() {
-  const fns = new Map(); // fn id → { fn | promise, fromSource }
+/**
+ * The worker side. `post(results)` sends an array of results to the host.
+ * @param {(results: unknown[]) => void} post
+ */
+export function createRuntime(post) {
+  const fns = new Map(); // fn id → { fn | loading | error, fromSource }
   let results = [];
-  let waiter = null;
+  let inBatch = false;
   let flushScheduled = false;
 
   function flush() {
     flushScheduled = false;
-    if (waiter && results.length) {
-      const w = waiter;
-      waiter = null;
-      const r = results;
-      results = [];
-      w(r);
-    }
+    if (results.length === 0) return;
+    const r = results;
+    results = [];
+    post(r);
   }
 
   function push(result) {
     results.push(result);
-    if (waiter && !flushScheduled) {
+    if (!inBatch && !flushScheduled) {
       flushScheduled = true;
       setImmediate(flush);
     }
   }
 
-  function define(def) {
+  function fromSource(def) {
+    try {
+      return { fn: compile(def.wire ?? def.source), fromSource: true };
+    } catch (err) {
+      return { error: errorData(err, false), fromSource: true };
+    }
+  }
+
+  function define(def, local) {
+    if (def.transient) {
+      local.set(def.id, fromSource(def)); // a closure's values: for this batch only
+      return;
+    }
     if (fns.has(def.id)) return;
-    if (def.source !== undefined) {
-      try {
-        fns.set(def.id, { fn: compile(def.source), fromSource: true });
-      } catch (err) {
-        fns.set(def.id, { error: errorData(err, false), fromSource: true });
-      }
+    if (def.source !== undefined || def.wire !== undefined) {
+      fns.set(def.id, fromSource(def));
     } else {
       const name = def.export ?? 'default';
       const loading = import(def.module).then((m) => {
@@ -100,11 +92,11 @@ export function createRuntime() {
     else push({ id, ok: false, error: { name: 'DataCloneError', message: `the return value (${typeof value}) cannot be sent back from the worker` } });
   }
 
-  function run(job) {
-    const entry = fns.get(job.fn);
+  function run(job, entry) {
+    if (!entry) return push({ id: job.id, ok: false, error: { name: 'Error', message: `function ${job.fn} was never defined in this worker` } });
     if (entry.error) return push({ id: job.id, ok: false, error: entry.error });
     if (entry.loading) {
-      entry.loading.then(() => run(job), () => run(job));
+      entry.loading.then(() => run(job, entry), () => run(job, entry));
       return;
     }
     try {
@@ -123,19 +115,17 @@ export function createRuntime() {
   }
 
   return {
+    /** @param {{ fns: any[], jobs: any[] }} batch */
     submit(batch) {
-      for (const def of batch.fns) define(def);
-      for (const job of batch.jobs) run(job);
-    },
-    collect() {
-      if (results.length) {
-        const r = results;
-        results = [];
-        return r;
+      inBatch = true;
+      try {
+        const local = new Map();
+        for (const def of batch.fns) define(def, local);
+        for (const job of batch.jobs) run(job, local.get(job.fn) ?? fns.get(job.fn));
+      } finally {
+        inBatch = false;
+        flush();
       }
-      return new Promise((resolve) => {
-        waiter = resolve;
-      });
     },
   };
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
 import { ComputeTask, ConcurrentExecutionBackend, DistributedExecutionBackend, HpcExecutionBackend, Session, taskMachine, type Executor } from '../src/index.js';
+import { runOf } from '../src/task-base.js';
 
 const out = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 // RHAPSODY_BENCH_SPAWNS=300 shortens the spawn cases (1,000 processes, 500 HPC jobs, 200 sequential) on a busy machine
@@ -282,7 +283,7 @@ async function distributed(n: number): Promise<Record<string, number>> {
   await session.waitTasks(tasks);
   const seconds = (performance.now() - t0) / 1000;
   if (tasks.some((t) => t.state !== 'DONE')) throw new Error('a task failed');
-  const lat = tasks.map((t) => t._endedAt - t._submittedAt);
+  const lat = tasks.map((t) => runOf(t)!.endedAt - runOf(t)!.submittedAt);
   await session.close();
   return { value: n / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
@@ -334,6 +335,39 @@ async function bareBullmq(n: number): Promise<Record<string, number>> {
   return { value: n / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
+/** Sequential pipeline: one trivial function at a time (await each), p50/p99 round trip in µs. */
+async function sequential(executor: Executor, n: number): Promise<Record<string, number>> {
+  const backend = await ConcurrentExecutionBackend.create({ executor, maxWorkers: 2 });
+  const session = new Session({ backends: [backend] });
+  const lat: number[] = [];
+  for (let i = 0; i < n + 200; i++) {
+    const t0 = performance.now();
+    const [future] = await session.submitTasks([new ComputeTask({ function: trivial, args: [i] })]);
+    await future;
+    if (i >= 200) lat.push((performance.now() - t0) * 1000);
+  }
+  await session.close();
+  return { value: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+/** Closure discovery at submit: µs per fresh closure object (V8 inspector scope view + clone check). */
+async function closureCost(n: number): Promise<Record<string, number>> {
+  const { shipFunction } = await import('../src/internal/function-shipping.js');
+  const factor = 3;
+  const fresh = Array.from({ length: n }, (_, i) => (x: number) => trivial(x) * factor + i);
+  const plain = Array.from({ length: n }, () => (x: number) => x + 1);
+  let t0 = performance.now();
+  for (const f of fresh) shipFunction(f);
+  const captured = ((performance.now() - t0) * 1000) / n;
+  t0 = performance.now();
+  for (const f of plain) shipFunction(f);
+  const none = ((performance.now() - t0) * 1000) / n;
+  t0 = performance.now();
+  for (const f of fresh) shipFunction(f);
+  const cached = ((performance.now() - t0) * 1000) / n;
+  return { value: captured, noCaptureUs: none, cachedUs: cached };
+}
+
 const name = process.argv[2];
 switch (name) {
   case 'inline': out({ case: name, value: await functionTasks('inline', 100_000) }); break;
@@ -363,5 +397,9 @@ switch (name) {
   case 'memory': out({ case: name, ...(await memory(1_000_000)) }); break;
   case 'llm-embedded': out({ case: name, ...(await (await import('./inference.js')).embeddedVsDirect()) }); break;
   case 'llm-http': out({ case: name, ...(await (await import('./inference.js')).httpVsFetch()) }); break;
+  case 'closure-cost': out({ case: name, ...(await closureCost(10_000)) }); break;
+  case 'seq-threads': out({ case: name, ...(await sequential('threads', 3000)) }); break;
+  case 'seq-processes': out({ case: name, ...(await sequential('processes', 3000)) }); break;
+  case 'seq-inline': out({ case: name, ...(await sequential('inline', 3000)) }); break;
   default: throw new Error(`unknown case ${name}`);
 }

@@ -2,9 +2,11 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { AITask, OpenAIInferenceBackend, Session, writeTinyModel } from '../src/index.js';
+import { AITask, OpenAIInferenceBackend, Session } from '../src/index.js';
+import { writeTinyModel } from '../src/testing.js';
 import { LlamaCppInferenceBackend } from '../src/inference/llama.js';
 import { freePort } from '../actors/free-port.js';
+import { loadLlamaLib } from '../actors/llama-lib.js';
 
 const N = 64;
 const PARALLEL = 8;
@@ -39,7 +41,7 @@ async function alternate(floor: () => Promise<number>, ours: () => Promise<numbe
 export async function embeddedVsDirect(): Promise<Record<string, number>> {
   const modelPath = writeTinyModel().path;
   const threads = Math.max(1, availableParallelism() - 1);
-  const lib = await import('node-llama-cpp');
+  const lib = await loadLlamaLib();
   const llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath });
   const context = await model.createContext({ sequences: PARALLEL, contextSize: 4096, threads });

@@ -13,7 +13,7 @@ async def executables(n):
     await asyncio.gather(*[one() for _ in range(n)])
     return n / (time.perf_counter() - t)
 
-async def sequential(n):
+async def sequential_exec(n):
     # one /bin/true at a time, each awaited (a pipeline): p50 in µs
     lat = []
     for i in range(n + 20):
@@ -32,8 +32,40 @@ async def functions(n):
         await asyncio.gather(*[loop.run_in_executor(pool, lambda x: x + 1, i) for i in range(n)])
         return n / (time.perf_counter() - t)
 
+def sequential(n):
+    # submit().result() one at a time: the thread pool's round trip for a lone task, p50/p99 in µs
+    lat = []
+    with ThreadPoolExecutor() as pool:
+        for i in range(n + 200):
+            t = time.perf_counter()
+            pool.submit(lambda x: x + 1, i).result()
+            if i >= 200:
+                lat.append((time.perf_counter() - t) * 1e6)
+    lat.sort()
+    return {'value': lat[len(lat) // 2], 'p99': lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
+
+async def sequential_asyncio(n):
+    # the same through asyncio (await loop.run_in_executor), as Python RHAPSODY runs a function task
+    loop = asyncio.get_running_loop()
+    lat = []
+    with ThreadPoolExecutor() as pool:
+        for i in range(n + 200):
+            t = time.perf_counter()
+            await loop.run_in_executor(pool, lambda x: x + 1, i)
+            if i >= 200:
+                lat.append((time.perf_counter() - t) * 1e6)
+    lat.sort()
+    return {'value': lat[len(lat) // 2], 'p99': lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
+
 case = sys.argv[1]
 import os
 spawns = int(os.environ.get('RHAPSODY_BENCH_SPAWNS', '1000'))
-value = asyncio.run(executables(spawns) if case == 'py-exec' else sequential(spawns // 5) if case == 'py-seq' else functions(20000))
-print(json.dumps({'case': case, 'value': value}))
+if case == 'py-seq-asyncio':
+    print(json.dumps({'case': case, **asyncio.run(sequential_asyncio(3000))}))
+elif case == 'py-seq':
+    print(json.dumps({'case': case, **sequential(3000)}))
+elif case == 'py-exec-seq':
+    print(json.dumps({'case': case, 'value': asyncio.run(sequential_exec(spawns // 5))}))
+else:
+    value = asyncio.run(executables(spawns) if case == 'py-exec' else functions(20000))
+    print(json.dumps({'case': case, 'value': value}))

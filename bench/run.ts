@@ -46,7 +46,7 @@ function run(caseName: string): Record<string, number> {
 const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
 const want = (c: string) => only.length === 0 || only.some((o) => c === o || c.startsWith(`${o}-`));
 const all: Record<string, Array<Record<string, number>>> = {};
-const CASES = ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'c-spawn', 'raw-spawn', 'exec', 'exec-node', 'raw-spawn-heap', 'exec-heap', 'exec-heap-node', 'py-exec', 'exec-seq', 'exec-seq-node', 'py-seq', 'py-functions', 'hpc-local', 'hpc-local-node', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'distributed', 'bare-bullmq', 'naive-actor', 'memory', 'llm-embedded', 'llm-http'];
+const CASES = ['raw-inline', 'inline', 'telemetry-ab', 'telemetry-sustained', 'inline-20k', 'inline-inspect', 'raw-workers', 'threads', 'c-spawn', 'raw-spawn', 'exec', 'exec-node', 'raw-spawn-heap', 'exec-heap', 'exec-heap-node', 'py-exec', 'exec-seq', 'exec-seq-node', 'py-exec-seq', 'py-functions', 'seq-threads', 'seq-processes', 'seq-inline', 'py-seq', 'py-seq-asyncio', 'closure-cost', 'hpc-local', 'hpc-local-node', 'raw-spawn-ms', 'hpc-slurm', 'srun-loop', 'distributed', 'bare-bullmq', 'naive-actor', 'memory', 'llm-embedded', 'llm-http'];
 for (let round = 0; round < runs; round++) {
   for (const c of CASES) {
     if (want(c)) {
@@ -82,7 +82,7 @@ const rows = [
   { benchmark: '1,000 /bin/true vs Python', rhapsody: f(v('exec')), floor: `${f(v('py-exec'))} (raw Python asyncio subprocesses, vfork, c=8)`, ratio: f(v('exec') / v('py-exec'), 3), target: '≥ 1.5× Python', met: v('exec') >= 1.5 * v('py-exec') },
   { benchmark: '1,000 /bin/true, Node spawner (before)', rhapsody: f(v('exec-node')), floor: `${f(v('raw-spawn'))} (raw child_process.spawn in host, c=8)`, ratio: f(v('exec') / v('exec-node'), 2) + '× native/node', target: 'reference', met: true },
   { benchmark: '1,000 /bin/true, 1 GiB live heap', rhapsody: f(v('exec-heap')), floor: `${f(v('exec'))} (no heap, same run); node spawner ${f(v('exec-heap-node'))}`, ratio: f(v('exec-heap') / v('exec'), 3) + ' of no-heap', target: 'within 10% of no-heap', met: v('exec-heap') >= 0.9 * v('exec') },
-  { benchmark: 'sequential /bin/true pipeline, p50 µs', rhapsody: f(v('exec-seq')), floor: `${f(v('py-seq'))} µs (raw Python asyncio, one at a time); node spawner ${f(v('exec-seq-node'))} µs`, ratio: f(v('exec-seq') / v('py-seq'), 3), target: '≤ 0.7× Python', met: v('exec-seq') <= 0.7 * v('py-seq') },
+  { benchmark: 'sequential /bin/true pipeline, p50 µs', rhapsody: f(v('exec-seq')), floor: `${f(v('py-exec-seq'))} µs (raw Python asyncio, one at a time); node spawner ${f(v('exec-seq-node'))} µs`, ratio: f(v('exec-seq') / v('py-exec-seq'), 3), target: '≤ 0.7× Python', met: v('exec-seq') <= 0.7 * v('py-exec-seq') },
   { benchmark: 'inspection on (20k inline)', rhapsody: f(v('inline-inspect')), floor: `${f(v('inline-20k'))} (inspection off, 20k)`, ratio: f(v('inline-inspect') / v('inline-20k'), 3), target: 'off costs nothing', met: true },
   { benchmark: 'telemetry on (events, metrics, spans), 100k inline, median of 3', rhapsody: f(ab('events')), floor: `${f(ab('off'))} (off, same process)`, ratio: f(ab('events') / ab('off'), 3), target: '≤ 10% cost', met: ab('events') >= 0.9 * ab('off') },
   { benchmark: 'telemetry on + JSONL checkpoint, 100k inline, median of 3', rhapsody: f(ab('checkpoint')), floor: `${f(ab('off'))} (off, same process)`, ratio: f(ab('checkpoint') / ab('off'), 3), target: '≤ 10% cost', met: ab('checkpoint') >= 0.9 * ab('off') },
@@ -91,6 +91,9 @@ const rows = [
   { benchmark: 'distributed: 10k trivial functions, 2 local workers', rhapsody: f(v('distributed')), floor: `${f(v('bare-bullmq'))} (bare BullMQ producer + 2 workers)`, ratio: f(v('distributed') / v('bare-bullmq'), 3), target: '≥ 0.7', met: v('distributed') >= 0.7 * v('bare-bullmq') },
   { benchmark: 'inference: 64 AITasks, embedded engine (8 sequences), wall ms', rhapsody: f(v('llm-embedded'), 1), floor: `${f(r['llm-embedded']?.direct ?? NaN, 1)} ms (same 64 chats on node-llama-cpp directly)`, ratio: f(v('llm-embedded') / (r['llm-embedded']?.direct ?? NaN), 3), target: '≤ 1.10×', met: v('llm-embedded') <= 1.1 * (r['llm-embedded']?.direct ?? NaN) },
   { benchmark: 'inference: 64 AITasks over HTTP (serve-model, in-flight 32), tasks/s', rhapsody: f(v('llm-http'), 1), floor: `${f(r['llm-http']?.bare ?? NaN, 1)} (bare fetch loop, 32 at once)`, ratio: f(v('llm-http') / (r['llm-http']?.bare ?? NaN), 3), target: '≥ 0.8', met: v('llm-http') >= 0.8 * (r['llm-http']?.bare ?? NaN) },
+  { benchmark: 'sequential trivial function, threads, p50 µs', rhapsody: f(v('seq-threads'), 1), floor: `${f(v('py-seq'), 1)} µs (Python ThreadPoolExecutor submit().result(), same run)`, ratio: f(v('seq-threads') / v('py-seq'), 3), target: '≤ 0.7×', met: v('seq-threads') <= 0.7 * v('py-seq') },
+  { benchmark: 'sequential trivial function, threads, p50 µs, vs Python asyncio', rhapsody: f(v('seq-threads'), 1), floor: `${f(v('py-seq-asyncio'), 1)} µs (Python await loop.run_in_executor, as Python RHAPSODY; same run)`, ratio: f(v('seq-threads') / v('py-seq-asyncio'), 3), target: '≤ 0.7×', met: v('seq-threads') <= 0.7 * v('py-seq-asyncio') },
+  { benchmark: 'sequential trivial function, processes / inline, p50 µs', rhapsody: `${f(v('seq-processes'), 1)} / ${f(v('seq-inline'), 1)}`, floor: '', ratio: '', target: '', met: true },
   { benchmark: 'Python thread pool (reference)', rhapsody: '', floor: `${f(v('py-functions'))} functions/s`, ratio: f(v('threads') / v('py-functions'), 1) + '× (threads)', target: 'beat it', met: v('threads') > v('py-functions') },
 ];
 console.table(rows);
@@ -105,6 +108,10 @@ if (r['telemetry-sustained']) {
 if (r.distributed && r['bare-bullmq']) {
   const d = r.distributed, b = r['bare-bullmq'];
   console.log(`distributed latency (submit → result): rhapsody p50 ${f(d.p50!, 1)} ms, p99 ${f(d.p99!, 1)} ms; bare BullMQ p50 ${f(b.p50!, 1)} ms, p99 ${f(b.p99!, 1)} ms`);
+}
+if (r['closure-cost']) {
+  const c = r['closure-cost'];
+  console.log(`closure shipping at submit: ${f(c.value!, 1)} µs per fresh closure object with captures (inspector), ${f(c.noCaptureUs!, 2)} µs for one that references nothing outside, ${f(c.cachedUs!, 2)} µs for one seen before`);
 }
 if (r.memory) {
   const m = r.memory;

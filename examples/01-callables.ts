@@ -2,7 +2,7 @@
 // Run: npx tsx examples/01-callables.ts [threads|processes|inline]
 import { ComputeTask, ConcurrentExecutionBackend, Session, type Executor } from 'rhapsody';
 
-// Synchronous function: shipped to the worker as source text, so it must be self-contained.
+// Synchronous function: shipped to the worker as source text (with any variables it captures).
 function computePi(nSamples: number): number {
   let hits = 0;
   for (let i = 0; i < nSamples; i++) {

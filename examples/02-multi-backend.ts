@@ -1,9 +1,9 @@
 // Multiple execution backends with explicit and implicit routing (user's guide: "Multiple Execution
-// Backends", "Implicit Routing"). The guide's second backend is Dragon; here a second local backend
-// running functions in child processes plays "hpc_gpu" (HpcExecutionBackend takes that role when
-// it lands).
-// Run: npx tsx examples/02-multi-backend.ts
-import { ComputeTask, ConcurrentExecutionBackend, Session } from 'rhapsody';
+// Backends", "Implicit Routing"). The guide's second backend is Dragon; here HpcExecutionBackend (its
+// role: process groups on local, SLURM or MPI launchers) plays "hpc_gpu".
+// Run: npx tsx examples/02-multi-backend.ts [--launcher local|slurm|mpi]
+import { ComputeTask, ConcurrentExecutionBackend, HpcExecutionBackend, Session } from 'rhapsody';
+import { hpcOptions } from './hpc-options.js';
 
 async function computeFunction(): Promise<string> {
   const { hostname } = await import('node:os');
@@ -14,7 +14,7 @@ async function computeFunction(): Promise<string> {
 
 const [beLocal, beRemote] = await Promise.all([
   ConcurrentExecutionBackend.create({ name: 'local_cpu', executor: 'threads' }),
-  ConcurrentExecutionBackend.create({ name: 'hpc_gpu', executor: 'processes' }),
+  HpcExecutionBackend.create(hpcOptions('hpc_gpu')),
 ]);
 
 await using session = new Session({ backends: [beLocal, beRemote] });
@@ -26,6 +26,8 @@ const task3 = new ComputeTask({ executable: '/bin/echo', arguments: ['routed imp
 
 await session.submitTasks([task1, task2, task3]);
 await Promise.all([task1, task2, task3]);
+// a thread shares our stdout; an HPC process's output is kept with its task
+process.stdout.write(task2.stdout ?? '');
 
 console.log(`Task 1 ran on: ${task1.backend}`);
 console.log(`Task 2 ran on: ${task2.backend}`);

@@ -3,7 +3,7 @@
 // By default the inference backend is the embedded engine on a tiny generated model (its answer is
 // a fixed sentence); pass --endpoint URL --model NAME or --vllm MODEL for a real model.
 // Run: npm run setup:llama && npx tsx examples/06-mixed-hpc-ai.ts
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AITask, ComputeTask, ConcurrentExecutionBackend, Session } from 'rhapsody';
@@ -11,6 +11,7 @@ import { inferenceBackend } from './ai-options.js';
 
 // the guide's ./simulate.sh
 const dir = mkdtempSync(join(tmpdir(), 'rh-sim-'));
+process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // leave nothing in the temp dir
 const simulate = join(dir, 'simulate.sh');
 writeFileSync(simulate, '#!/bin/sh\necho "energy converged to -1.274 after 412 steps"\n');
 chmodSync(simulate, 0o755);

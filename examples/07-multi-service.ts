@@ -6,7 +6,8 @@
 // Run: npm run setup:llama && npx tsx examples/07-multi-service.ts
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { AITask, ComputeTask, ConcurrentExecutionBackend, Session, VllmInferenceBackend, writeTinyModel } from 'rhapsody';
+import { AITask, ComputeTask, ConcurrentExecutionBackend, Session, VllmInferenceBackend } from 'rhapsody';
+import { writeTinyModel } from 'rhapsody/testing';
 
 const vllmModel = process.argv.includes('--vllm') ? process.argv[process.argv.indexOf('--vllm') + 1] : undefined;
 

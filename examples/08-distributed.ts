@@ -2,7 +2,7 @@
 // existing Redis with workers started elsewhere (--connection), or workers as SLURM steps (--slurm).
 // Run: npx tsx examples/08-distributed.ts [--connection redis://host:6379] [--slurm]
 import { parseArgs } from 'node:util';
-import { ComputeTask, DistributedExecutionBackend, Session, SlurmCluster } from 'rhapsody';
+import { ComputeTask, DistributedExecutionBackend, Session, SlurmCluster, watchBackend } from 'rhapsody';
 
 function computeSquare(n: number): number {
   return n * n;
@@ -14,13 +14,16 @@ async function fetchData(n: number): Promise<number> {
 }
 
 const { values } = parseArgs({ options: { connection: { type: 'string' }, slurm: { type: 'boolean' } } });
-const backend = await DistributedExecutionBackend.create(
+const backend = new DistributedExecutionBackend(
   values.connection
     ? { connection: values.connection } // workers: npx rhapsody worker --connection … --prefix rhapsody-distributed
     : values.slurm
       ? { cluster: new SlurmCluster({ workers: [{ resources: 'GPU=1' }, { resources: 'CPU=4' }] }) }
       : { resources: { nWorkers: 2, workerResources: 'GPU=1,CPU=4' } },
 );
+// on stderr, while it starts: "distributed: waiting for workers: 1 of 2 registered (1 s of 30 s)", …
+watchBackend(backend);
+await backend.start();
 
 await using session = new Session({ backends: [backend] });
 const tasks: ComputeTask[] = [];

@@ -4,7 +4,8 @@
 //   --vllm MODEL [--gpus 0,1]                     launch `vllm serve MODEL` and manage it
 //   --gguf FILE.gguf                              the embedded engine on your own model
 import { parseArgs } from 'node:util';
-import { OpenAIInferenceBackend, VllmInferenceBackend, writeTinyModel, type InferenceBackend } from 'rhapsody';
+import { OpenAIInferenceBackend, VllmInferenceBackend, watchBackend, type InferenceBackend } from 'rhapsody';
+import { writeTinyModel } from 'rhapsody/testing';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -17,7 +18,10 @@ export async function inferenceBackend(name: string): Promise<InferenceBackend> 
   if (typeof values.endpoint === 'string') return OpenAIInferenceBackend.create({ name, endpoint: values.endpoint, model: values.model as string | undefined });
   if (typeof values.vllm === 'string') {
     const gpus = typeof values.gpus === 'string' ? values.gpus.split(',').map(Number) : undefined;
-    return VllmInferenceBackend.create({ name, model: values.vllm, gpus, tpSize: gpus?.length });
+    const vllm = new VllmInferenceBackend({ name, model: values.vllm, gpus, tpSize: gpus?.length });
+    // loading a real model takes minutes: show on stderr what it waits for and what the server says
+    watchBackend(vllm);
+    return vllm.start();
   }
   const modelPath = typeof values.gguf === 'string' ? values.gguf : writeTinyModel().path;
   // the embedded engine is an optional peer: loaded only when used

@@ -2,7 +2,8 @@
 // processes, executables, and AI inference on the embedded engine (a tiny model generated here) —
 // with a live progress line and a summary table.
 // Run: npm run demo   (installs the embedded engine, then: npx tsx examples/demo.ts)
-import { AITask, ComputeTask, ConcurrentExecutionBackend, Session, watchProgress, writeTinyModel } from 'rhapsody';
+import { AITask, ComputeTask, ConcurrentExecutionBackend, Session, watchBackend, watchProgress } from 'rhapsody';
+import { writeTinyModel } from 'rhapsody/testing';
 import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
 
 function monteCarloPi(samples: number): number {
@@ -22,11 +23,14 @@ async function simulatedIo(ms: number): Promise<number> {
 }
 
 const modelPath = writeTinyModel().path;
-const [threads, processes, llm] = await Promise.all([
+const llm = new LlamaCppInferenceBackend({ name: 'llm', modelPath, parallel: 8 });
+const talk = watchBackend(llm); // on stderr: "llm: loading …", "llm | loaded tiny: 8 sequences"
+const [threads, processes] = await Promise.all([
   ConcurrentExecutionBackend.create({ name: 'threads', executor: 'threads' }),
   ConcurrentExecutionBackend.create({ name: 'processes', executor: 'processes' }),
-  LlamaCppInferenceBackend.create({ name: 'llm', modelPath, parallel: 8 }),
+  llm.start(),
 ]);
+talk.stop();
 await using session = new Session({ backends: [threads, processes, llm] });
 
 const tasks = [

@@ -9,5 +9,6 @@ export function hpcOptions(name?: string): HpcExecutionBackendOptions {
   const launcher = values.launcher as 'local' | 'slurm' | 'mpi';
   if (launcher === 'slurm') return { name, launcher };
   const host = launcher === 'mpi' ? 'localhost' : hostname();
+  console.log(`(${launcher} launcher: ${host} gets 4 pretend GPUs, 0-3, so that GPU placement runs on any machine)`);
   return { name, launcher, nodes: [{ hostname: host, cpus: availableParallelism(), gpus: [0, 1, 2, 3] }] };
 }

@@ -15,7 +15,14 @@ export type InferenceRequestEvent =
   | { type: 'SLOT' }
   | { type: 'CANCEL' };
 
-/** What makes a failed attempt worth another: the sender marks errors `retryable` (refused, 429, 5xx). */
+/**
+ * What makes a failed attempt worth another: the sender marks errors `retryable` (refused, 429, 5xx).
+ *
+ * @example
+ * import { isRetryable } from 'rhapsody/machines';
+ * isRetryable(Object.assign(new Error('HTTP 503'), { retryable: true })); // true
+ * isRetryable(new Error('HTTP 404')); // false
+ */
 export const isRetryable = (error: unknown): boolean => (error as { retryable?: unknown } | null)?.retryable === true;
 
 /**
@@ -23,6 +30,13 @@ export const isRetryable = (error: unknown): boolean => (error as { retryable?: 
  * `sending` while the `send` actor runs (the backend provides it; stopping it aborts the HTTP request
  * or generation), `backoff` between retryable failures (bounded, doubling delay), then `done`,
  * `failed` or `canceled`.
+ *
+ * @example
+ * import { createActor, fromPromise, waitFor } from 'xstate';
+ * const send = fromPromise<unknown, { uid: string; attempt: number }>(async ({ input }) => `answer for ${input.uid}`);
+ * const request = createActor(inferenceRequestMachine.provide({ actors: { send } }), { input: { uid: 'ai.1', maxAttempts: 3 } }).start();
+ * request.send({ type: 'SLOT' });
+ * const { context } = await waitFor(request, (s) => s.matches('done')); // context.response: 'answer for ai.1'
  */
 export const inferenceRequestMachine = setup({
   types: {

@@ -23,6 +23,13 @@ export type ModelServiceEvent =
  * A managed model server (vLLM or any OpenAI-compatible command): `starting` launches it and waits
  * for its health check, `running` watches it, a crash goes through `restarting` (bounded, with a
  * delay) back to `starting`, or to `failed` once the restarts are spent; `stopping` ends it.
+ *
+ * @example
+ * import { spawn } from 'node:child_process';
+ * import { createActor, fromPromise } from 'xstate';
+ * const launch = fromPromise(async ({ input }: { input: { name: string } }) => ({ pid: spawn('vllm', ['serve', input.name]).pid })); // then await its health check
+ * const service = createActor(modelServiceMachine.provide({ actors: { launch } }), { input: { name: 'my-model', maxRestarts: 2 } }).start();
+ * service.send({ type: 'START' }); // starting → running; EXITED restarts it up to maxRestarts, STOP ends it
  */
 export const modelServiceMachine = setup({
   types: {

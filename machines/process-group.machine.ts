@@ -10,7 +10,15 @@ export interface RankMachineContext {
 
 export type RankMachineEvent = { type: 'EXITED'; exitCode: number | null; signal: string | null; killed: string | null };
 
-/** One rank process: running → exited (code 0) | failed (non-zero, signal) | stopped (killed by us). */
+/**
+ * One rank process: running → exited (code 0) | failed (non-zero, signal) | stopped (killed by us).
+ *
+ * @example
+ * import { createActor } from 'xstate';
+ * const rank = createActor(rankMachine, { input: { rank: 0, node: 'n1', gpus: [0] } }).start();
+ * rank.send({ type: 'EXITED', exitCode: 0, signal: null, killed: null });
+ * rank.getSnapshot().value; // 'exited'
+ */
 export const rankMachine = setup({
   types: {
     context: {} as RankMachineContext,
@@ -22,7 +30,7 @@ export const rankMachine = setup({
   },
   guards: {
     succeeded: ({ event }) => event.exitCode === 0,
-    stoppedByUs: ({ event }) => event.killed !== null,
+    stoppedByUs: ({ event }) => event.killed !== null && event.killed !== 'timeout',
   },
 }).createMachine({
   id: 'rank',
@@ -58,10 +66,24 @@ export type ProcessGroupEvent =
   | { type: 'RANK_EXITED'; rank: number; exitCode: number | null; signal: string | null; killed: string | null }
   | { type: 'STOP' };
 
+/** A rank's own failure (not a kill by us because a peer failed or the job was canceled). */
+function ownFailure(e: { exitCode: number | null; killed: string | null }): boolean {
+  return e.exitCode !== 0 && (e.killed === null || e.killed === 'timeout');
+}
+
 /**
  * A job's process group: it spawns one rank actor per process as the launcher starts them and
- * ends `done` when every rank exited 0, `failed` at the first failing rank (the launcher stops the
- * others), or `stopped` when canceled. Materialised by the HPC backend while it is inspected.
+ * ends `done` when every rank exited 0, `failed` after the first failing rank, or `stopped` when
+ * canceled. Entering `failing` or `stopping` runs `stopRanks` (the HPC backend provides it: kill
+ * the job's other processes), so the chart decides when peers stop; its final state decides the
+ * task's outcome. The HPC backend runs one for every job.
+ *
+ * @example
+ * const group = createActor(processGroupMachine, { input: { uid: 'job1', launcher: 'local', worldSize: 2 } }).start();
+ * group.send({ type: 'RANK_STARTED', rank: 0, node: 'n1', gpus: [0] });
+ * group.send({ type: 'RANK_STARTED', rank: 1, node: 'n1', gpus: [1] });
+ * group.send({ type: 'RANK_EXITED', rank: 1, exitCode: 3, signal: null, killed: null }); // 'failing': stopRanks
+ * group.send({ type: 'RANK_EXITED', rank: 0, exitCode: null, signal: 'SIGTERM', killed: 'peer-failed' }); // 'failed'
  */
 export const processGroupMachine = setup({
   types: {
@@ -71,6 +93,8 @@ export const processGroupMachine = setup({
   },
   actors: { rank: rankMachine },
   actions: {
+    /** provided by the backend: stop every rank still running */
+    stopRanks: () => undefined,
     spawnRank: spawnChild('rank', {
       id: ({ event }) => `rank-${(event as { rank: number }).rank}`,
       input: ({ event }) => {
@@ -88,7 +112,7 @@ export const processGroupMachine = setup({
     ),
     countExit: assign(({ context, event }) => {
       const e = event as Extract<ProcessGroupEvent, { type: 'RANK_EXITED' }>;
-      const failed = e.exitCode !== 0 && e.killed === null && context.failedRank === null;
+      const failed = ownFailure(e) && context.failedRank === null;
       return { exited: context.exited + 1, failedRank: failed ? e.rank : context.failedRank };
     }),
   },
@@ -117,8 +141,8 @@ export const processGroupMachine = setup({
       ],
       on: { STOP: 'stopping' },
     },
-    failing: { always: { guard: 'allExited', target: 'failed' } },
-    stopping: { always: { guard: 'allExited', target: 'stopped' } },
+    failing: { entry: 'stopRanks', always: { guard: 'allExited', target: 'failed' } },
+    stopping: { entry: 'stopRanks', always: { guard: 'allExited', target: 'stopped' } },
     done: { type: 'final' },
     failed: { type: 'final' },
     stopped: { type: 'final' },

@@ -1,4 +1,4 @@
-import { assign, setup } from 'xstate';
+import { assign, fromPromise, sendTo, setup } from 'xstate';
 
 export type SessionStateName = 'OPEN' | 'CLOSING' | 'CLOSED';
 
@@ -16,15 +16,27 @@ export type SessionMachineEvent =
   | { type: 'CLOSED' };
 
 /**
- * The session: OPEN (accepts backends and batches) → CLOSING (cancels what is not terminal, shuts
- * backends down) → CLOSED. A batch is routed as a whole before SUBMIT_BATCH is sent, so the chart
+ * The session: OPEN (accepts backends and batches) → CLOSING (invokes `closeSession`, which the
+ * Session provides: cancel what is not terminal, shut backends down, stop telemetry, complete the
+ * streams) → CLOSED. A batch is routed as a whole before SUBMIT_BATCH is sent, so the chart
  * only ever sees batches that were admitted atomically.
+ *
+ * @example
+ * import { createActor, fromPromise } from 'xstate';
+ * const actor = createActor(sessionMachine.provide({ actors: { closeSession: fromPromise<void>(async () => {}) } }), { input: { uid: 's1' } }).start();
+ * actor.send({ type: 'ADD_BACKEND', name: 'local' });
+ * actor.send({ type: 'SUBMIT_BATCH', size: 10 });
+ * actor.send({ type: 'CLOSE' }); // CLOSING, then CLOSED once closeSession settles
  */
 export const sessionMachine = setup({
   types: {
     context: {} as SessionMachineContext,
     events: {} as SessionMachineEvent,
     input: {} as { uid: string },
+  },
+  actors: {
+    /** provided by the Session; the placeholder never settles */
+    closeSession: fromPromise<void>(() => new Promise<void>(() => undefined)),
   },
   actions: {
     recordBackend: assign({
@@ -49,7 +61,14 @@ export const sessionMachine = setup({
         CLOSE: 'CLOSING',
       },
     },
-    CLOSING: { on: { CLOSED: 'CLOSED' } },
+    CLOSING: {
+      invoke: {
+        src: 'closeSession',
+        onDone: { actions: sendTo(({ self }) => self, { type: 'CLOSED' }) },
+        onError: { actions: sendTo(({ self }) => self, { type: 'CLOSED' }) },
+      },
+      on: { CLOSED: 'CLOSED' },
+    },
     CLOSED: { type: 'final' },
   },
 });

@@ -1,7 +1,13 @@
 import { assign, setup } from 'xstate';
 import { TASK_UPDATES } from './task-actions.js';
 
-/** The task lifecycle states (the original's TaskState names). */
+/**
+ * The task lifecycle states (the original's TaskState names).
+ *
+ * @example
+ * await session.waitTasks(tasks);
+ * const failed = tasks.filter((t) => t.state === TaskState.FAILED);
+ */
 export const TaskState = {
   NEW: 'NEW',
   SUBMITTED: 'SUBMITTED',
@@ -13,6 +19,13 @@ export const TaskState = {
 } as const;
 export type TaskStateName = (typeof TaskState)[keyof typeof TaskState];
 
+/**
+ * The states a task never leaves.
+ *
+ * @example
+ * import { TERMINAL_STATES } from 'rhapsody/machines';
+ * const settled = tasks.filter((t) => TERMINAL_STATES.has(t.state));
+ */
 export const TERMINAL_STATES: ReadonlySet<TaskStateName> = new Set(['DONE', 'FAILED', 'CANCELED']);
 
 /** Data the chart keeps about one task (the inspector shows it). */
@@ -44,6 +57,14 @@ export type TaskEventType = TaskMachineEvent['type'];
  * reject before running); TIMEOUT only while running. The runtime drives plain task records through
  * a table derived from this chart (see `src/internal/lifecycle.ts`) and materialises an actor of it
  * when a task is inspected, so the chart is the one source of truth for legal transitions.
+ *
+ * @example
+ * import { createActor } from 'xstate';
+ * const actor = createActor(taskMachine, { input: { uid: 't1' } }).start();
+ * actor.send({ type: 'SUBMIT', backend: 'local' });
+ * actor.send({ type: 'START' });
+ * actor.send({ type: 'COMPLETE', exitCode: 0 });
+ * actor.getSnapshot().value; // 'DONE'
  */
 export const taskMachine = setup({
   types: {

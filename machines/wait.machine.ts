@@ -20,6 +20,12 @@ export type WaitMachineEvent =
  * without return_exceptions) ends `failed` at the first failure. The caller counts completions in
  * plain code and sends only the events that can change the outcome, so a wait over 100k tasks costs
  * a handful of transitions.
+ *
+ * @example
+ * import { createActor } from 'xstate';
+ * const wait = createActor(waitMachine, { input: { mode: 'failFast', total: 3, timeout: 30_000 } }).start();
+ * wait.send({ type: 'TASK_FAILED' });
+ * wait.getSnapshot().value; // 'failed' (with mode 'collectAll' it keeps waiting)
  */
 export const waitMachine = setup({
   types: {

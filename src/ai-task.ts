@@ -1,5 +1,7 @@
 import { aiTaskSchema, validateTask } from './task-schemas.js';
 import { BaseTask, uidOf } from './task-base.js';
+import type { AITaskSpec } from './run/task-handle.js';
+import { refusePythonKeys } from './python-keys.js';
 
 export interface AITaskOptions {
   prompt: string | string[];
@@ -41,6 +43,7 @@ export class AITask extends BaseTask {
 
   constructor(options: AITaskOptions) {
     const uid = uidOf(options);
+    refusePythonKeys(options, uid, KNOWN);
     const o = validateTask(aiTaskSchema, options ?? {}, uid) as AITaskOptions;
     super(uid, o.backend);
     this.prompt = o.prompt;
@@ -53,6 +56,23 @@ export class AITask extends BaseTask {
     this.topK = o.topK;
     this.stopSequences = o.stopSequences;
     this.keepExtras(o, KNOWN);
+  }
+
+  /** @internal */
+  _spec(): AITaskSpec {
+    return Object.freeze({
+      kind: 'ai',
+      uid: this.uid,
+      prompt: this.prompt,
+      model: this.model,
+      inferenceEndpoint: this.inferenceEndpoint,
+      systemPrompt: this.systemPrompt,
+      temperature: this.temperature,
+      maxTokens: this.maxTokens,
+      topP: this.topP,
+      topK: this.topK,
+      stopSequences: this.stopSequences,
+    });
   }
 
   protected inputFields(): Record<string, unknown> {

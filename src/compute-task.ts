@@ -1,5 +1,7 @@
 import { computeTaskSchema, validateTask } from './task-schemas.js';
-import { BaseTask, uidOf } from './task-base.js';
+import { BaseTask, runOf, uidOf } from './task-base.js';
+import type { ComputeTaskSpec, RankInfo } from './run/task-handle.js';
+import { refusePythonKeys } from './python-keys.js';
 import type { LocalTaskOptions, TaskFunction } from './task-types.js';
 
 export interface ComputeTaskOptions {
@@ -40,11 +42,15 @@ export class ComputeTask extends BaseTask {
   readonly inputFiles: string[];
   readonly outputFiles: string[];
   readonly taskBackendSpecificKwargs: LocalTaskOptions & Record<string, unknown>;
+
   /** Per-rank details of a parallel job (HpcExecutionBackend), in global rank order. */
-  ranks: Array<{ rank: number; hostname: string; exitCode: number | null; stdout: string; stderr: string }> | null = null;
+  get ranks(): RankInfo[] | null {
+    return runOf(this)?.ranks ?? null;
+  }
 
   constructor(options: ComputeTaskOptions) {
     const uid = uidOf(options);
+    refusePythonKeys(options, uid, KNOWN);
     const o = validateTask(computeTaskSchema, options ?? {}, uid) as ComputeTaskOptions;
     super(uid, o.backend);
     this.executable = o.executable;
@@ -57,6 +63,23 @@ export class ComputeTask extends BaseTask {
     this.outputFiles = o.outputFiles ?? [];
     this.taskBackendSpecificKwargs = o.taskBackendSpecificKwargs ?? {};
     this.keepExtras(o, KNOWN);
+  }
+
+  /** @internal */
+  _spec(): ComputeTaskSpec {
+    return Object.freeze({
+      kind: 'compute',
+      uid: this.uid,
+      executable: this.executable,
+      arguments: this.arguments,
+      function: this.function,
+      args: this.args,
+      kwargs: this.kwargs,
+      captureStdio: this.captureStdio,
+      inputFiles: this.inputFiles,
+      outputFiles: this.outputFiles,
+      taskBackendSpecificKwargs: this.taskBackendSpecificKwargs,
+    });
   }
 
   protected inputFields(): Record<string, unknown> {

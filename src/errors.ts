@@ -39,7 +39,13 @@ export function isRhapsodyError(value: unknown): value is RhapsodyError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
 }
 
-/** Backend infrastructure failure (a worker pool, spawner or engine is down). */
+/**
+ * Backend infrastructure failure (a worker pool, spawner or engine is down).
+ *
+ * @example
+ * // an AITask whose endpoint cannot be reached ends FAILED with the backend's name and the reason
+ * try { await aiTask } catch (e) { if (e instanceof BackendError) console.error(e.backend, e.message) }
+ */
 export class BackendError extends RhapsodyError {
   override readonly code = 'BACKEND_ERROR';
   constructor(message: string, readonly backend?: string, options?: { cause?: unknown }) {
@@ -47,7 +53,13 @@ export class BackendError extends RhapsodyError {
   }
 }
 
-/** Invalid task definition; names the task uid and the field. */
+/**
+ * Invalid task definition; names the task uid and the field.
+ *
+ * @example
+ * try { new ComputeTask({ executable: '/bin/true', taskBackendSpecificKwargs: { timeout: -1 } }) }
+ * catch (e) { if (e instanceof TaskValidationError) console.error(e.taskUid, e.field) } // task.000001 taskBackendSpecificKwargs.timeout
+ */
 export class TaskValidationError extends RhapsodyError {
   override readonly code = 'TASK_VALIDATION_ERROR';
   constructor(message: string, readonly taskUid?: string, readonly field?: string, options?: { cause?: unknown }) {
@@ -55,7 +67,13 @@ export class TaskValidationError extends RhapsodyError {
   }
 }
 
-/** A task ran but failed: non-zero exit, signal, timeout, dead worker. */
+/**
+ * A task ran but failed: non-zero exit, signal, timeout, dead worker.
+ *
+ * @example
+ * const [future] = await session.submitTasks([new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'exit 3'] })]);
+ * try { await future } catch (e) { if (e instanceof TaskExecutionError) console.error(e.taskUid, e.exitCode, e.stderr) }
+ */
 export class TaskExecutionError extends RhapsodyError {
   override readonly code = 'TASK_EXECUTION_ERROR';
   readonly taskUid: string;
@@ -75,12 +93,26 @@ export class TaskExecutionError extends RhapsodyError {
   }
 }
 
-/** Session-level misuse: routing, duplicate uid, closed session, unsubmitted task. */
+/**
+ * Session-level misuse: routing, duplicate uid, closed session, unsubmitted task.
+ *
+ * @example
+ * await session.close();
+ * await session.submitTasks([task]).catch((e) => e instanceof SessionError); // true: the session is closed
+ */
 export class SessionError extends RhapsodyError {
   override readonly code = 'SESSION_ERROR';
 }
 
-/** Resource requirements no node or worker can ever satisfy. */
+/**
+ * Resource requirements no node or worker can ever satisfy.
+ *
+ * @example
+ * // the default local cluster's workers offer no GPU
+ * await using session = new Session({ backends: [await DistributedExecutionBackend.create({ resources: { nWorkers: 1 } })] });
+ * const [future] = await session.submitTasks([new ComputeTask({ executable: '/bin/true', taskBackendSpecificKwargs: { resources: { GPU: 64 } } })]);
+ * await future.catch((e) => isRhapsodyError(e) && e.code === 'RESOURCE_ERROR'); // true: no worker offers 64 GPUs
+ */
 export class ResourceError extends RhapsodyError {
   override readonly code = 'RESOURCE_ERROR';
   constructor(message: string, readonly taskUid?: string, options?: { cause?: unknown }) {
@@ -88,7 +120,14 @@ export class ResourceError extends RhapsodyError {
   }
 }
 
-/** The task was canceled (by the caller, or by session close). */
+/**
+ * The task was canceled (by the caller, or by session close).
+ *
+ * @example
+ * const [future] = await session.submitTasks([task]);
+ * await task.cancel();
+ * await future.catch((e) => e instanceof TaskCanceledError); // true
+ */
 export class TaskCanceledError extends RhapsodyError {
   override readonly code = 'TASK_CANCELED';
   constructor(message: string, readonly taskUid?: string, options?: { cause?: unknown }) {
@@ -96,7 +135,14 @@ export class TaskCanceledError extends RhapsodyError {
   }
 }
 
-/** A wait ran past its deadline. */
+/**
+ * A wait ran past its deadline.
+ *
+ * @example
+ * await session.waitTasks(tasks, { timeout: 30_000 }).catch((e) => {
+ *   if (e instanceof TimeoutError) console.error(e.message); // Timeout after 30000 ms: 7/10 tasks completed
+ * });
+ */
 export class TimeoutError extends RhapsodyError {
   override readonly code = 'TIMEOUT';
 }

@@ -1,19 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { BehaviorSubject, Observable, Subject } from 'rxjs';
-import { createActor, type Actor } from 'xstate';
+import { Observable } from 'rxjs';
+import { createActor, fromPromise, type Actor } from 'xstate';
 import { sessionMachine, type SessionStateName } from '../machines/session.machine.js';
-import { taskMachine, TERMINAL_STATES, type TaskMachineEvent } from '../machines/task.machine.js';
-import { waitMachine } from '../machines/wait.machine.js';
-import { AITask } from './ai-task.js';
+import { TERMINAL_STATES } from '../machines/task.machine.js';
 import { Backend } from './backends/backend.js';
-import { SessionError, TimeoutError } from './errors.js';
+import { SessionError } from './errors.js';
 import { actorState$ } from './internal/actor-stream.js';
 import { toFunction, type InspectOption } from './internal/inspect-hub.js';
-import { LIFECYCLE } from './internal/lifecycle-table.js';
-import { RECORD_ACTIONS } from './internal/record-actions.js';
-import { RunningStatistics, type SessionStatistics } from './internal/statistics.js';
-import { BaseTask, type TaskDriver } from './task-base.js';
+import type { SessionStatistics } from './internal/statistics.js';
+import { RunRegistry } from './run/run-registry.js';
+import { routeBatch } from './run/router.js';
+import { waitTasks, type WaitOptions } from './run/wait-tasks.js';
+import { TaskStreams } from './run/task-streams.js';
+import type { TaskRun } from './run/task-run.js';
+import { bindRun, runOf, type BaseTask, type TaskDriver } from './task-base.js';
 import type { TaskEvent, TaskResult, TaskSnapshot } from './task-types.js';
 import { TelemetryManager, type TelemetryOptions } from './telemetry/telemetry-manager.js';
 import { UID_PATTERN } from './task-schemas.js';
@@ -28,13 +29,7 @@ export interface SessionOptions {
   inspect?: InspectOption;
 }
 
-export interface WaitOptions {
-  /** ms */
-  timeout?: number;
-  signal?: AbortSignal;
-  /** Reject at the first failed task instead of collecting all (asyncio.gather without return_exceptions). */
-  failFast?: boolean;
-}
+export type { WaitOptions } from './run/wait-tasks.js';
 
 export interface SessionSnapshot {
   uid: string;
@@ -63,15 +58,6 @@ function checkSessionOptions(options: unknown): asserts options is SessionOption
   if (o.workDir !== undefined && typeof o.workDir !== 'string') throw new SessionError('Session option "workDir" must be a string path');
 }
 
-/** Durations are non-negative numbers of ms. */
-function checkWaitOptions(options: WaitOptions): void {
-  if (options === null || typeof options !== 'object') throw new SessionError('waitTasks options must be an object, e.g. { timeout: 30_000 }');
-  const t = options.timeout;
-  if (t !== undefined && (typeof t !== 'number' || Number.isNaN(t) || t < 0)) {
-    throw new SessionError(`waitTasks option "timeout" must be a non-negative number of ms; got ${JSON.stringify(t)}`);
-  }
-}
-
 /**
  * Submits tasks to backends and tracks them to a terminal state.
  *
@@ -86,11 +72,10 @@ export class Session implements TaskDriver, AsyncDisposable {
   /** Every task state change. */
   readonly events$: Observable<TaskEvent>;
   private readonly backendList: Backend[] = [];
-  private readonly live = new Map<string, BaseTask>();
-  private readonly stats = new RunningStatistics();
-  private readonly events = new Subject<TaskEvent>();
-  private readonly taskSubjects = new Map<string, BehaviorSubject<TaskSnapshot>>();
-  private readonly actor: Actor<typeof sessionMachine>;
+  /** one run record per live task */
+  private readonly runs: RunRegistry;
+  private readonly streams = new TaskStreams();
+  private readonly actor: Actor<ReturnType<typeof sessionMachine.provide>>;
   private readonly inspect: ((e: Parameters<ReturnType<typeof toFunction>>[0]) => void) | undefined;
   private readonly starting = new Set<Promise<unknown>>();
   private closePromise: Promise<void> | null = null;
@@ -102,10 +87,14 @@ export class Session implements TaskDriver, AsyncDisposable {
     this.uid = options.uid ?? `session.${randomBytes(4).toString('hex')}`;
     this.workDir = options.workDir ?? process.cwd();
     this.inspect = options.inspect ? toFunction(options.inspect) : undefined;
-    this.actor = createActor(sessionMachine, { input: { uid: this.uid }, inspect: this.inspect });
+    this.runs = new RunRegistry(this.inspect);
+    this.runs.listen(this.streams);
+    // the chart owns the close sequence: CLOSING invokes it
+    const logic = sessionMachine.provide({ actors: { closeSession: fromPromise(() => this.closeSequence()) } });
+    this.actor = createActor(logic, { input: { uid: this.uid }, inspect: this.inspect });
     this.actor.subscribe({ error: noop });
     this.actor.start();
-    this.events$ = this.events.asObservable();
+    this.events$ = this.streams.events$;
     for (const b of options.backends ?? []) this.addBackend(b);
   }
 
@@ -152,127 +141,25 @@ export class Session implements TaskDriver, AsyncDisposable {
   async submitTasks(tasks: readonly BaseTask[]): Promise<Promise<TaskResult>[]> {
     if (this.state !== 'OPEN') throw new SessionError(`Session ${this.uid} is ${this.state}: cannot submit tasks`);
     if (this.starting.size) await Promise.all([...this.starting]);
-    const plan = this.route(tasks);
+    const plan = routeBatch(tasks, this.backendList, (uid) => this.runs.has(uid), this.uid);
     this.actor.send({ type: 'SUBMIT_BATCH', size: tasks.length });
     const sessionDir = join(this.workDir, this.uid);
     const futures = new Array<Promise<TaskResult>>(tasks.length);
+    const groups = new Map<Backend, TaskRun[]>();
     const now = performance.now();
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i]!;
-      const future = new Promise<TaskResult>((resolve, reject) => {
-        task._resolve = resolve;
-        task._reject = reject;
-      });
-      // an ignored failure must not crash the host as an unhandled rejection
-      future.catch(noop);
-      task._future = future;
-      task._driver = this;
-      task._submittedAt = now;
-      futures[i] = future;
-      this.live.set(task.uid, task);
-      this.stats.enter('NEW');
-      if (this.inspect) this.materialise(task);
-      if (this.telemetry) this.telemetry._taskState(task, 'NEW');
-      this.send(task, { type: 'SUBMIT', backend: plan.backendOf[i]!.name });
-    }
-    for (const [backend, group] of plan.groups) backend._submit(group, { sessionDir });
-    return futures;
-  }
-
-  private route(tasks: readonly BaseTask[]): { backendOf: Backend[]; groups: Map<Backend, BaseTask[]> } {
-    if (!Array.isArray(tasks)) throw new SessionError('submitTasks expects an array of tasks');
-    const backendOf: Backend[] = new Array(tasks.length);
-    const groups = new Map<Backend, BaseTask[]>();
-    const seen = new Set<string>();
-    let firstExec: Backend | undefined;
-    let firstInference: Backend | undefined;
-    for (const b of this.backendList) {
-      if (b.kind === 'execution') firstExec ??= b;
-      else firstInference ??= b;
-    }
-    for (let i = 0; i < tasks.length; i++) {
-      const task = tasks[i];
-      if (!(task instanceof BaseTask)) throw new SessionError(`submitTasks: item ${i} is not a task`);
-      if (task.state !== 'NEW') throw new SessionError(`Task ${task.uid} was already submitted (state ${task.state})`);
-      if (seen.has(task.uid) || this.live.has(task.uid)) throw new SessionError(`Duplicate task uid ${task.uid}`);
-      seen.add(task.uid);
-      let backend: Backend | undefined;
-      if (task.backend !== null) {
-        backend = this.backendList.find((b) => b.name === task.backend);
-        if (!backend) {
-          throw new SessionError(`Task ${task.uid}: unknown backend "${task.backend}" (session has: ${this.backendList.map((b) => b.name).join(', ') || 'none'})`);
-        }
-        if (!backend.accepts(task)) throw new SessionError(`Task ${task.uid}: backend "${backend.name}" (${backend.kind}) cannot run a ${task.kind} task`);
-      } else {
-        backend = task instanceof AITask ? firstInference : firstExec;
-        if (!backend || !backend.accepts(task)) {
-          throw new SessionError(`Task ${task.uid}: no compatible ${task instanceof AITask ? 'inference' : 'execution'} backend in session ${this.uid}`);
-        }
-      }
-      if (backend.state === 'SHUTDOWN') throw new SessionError(`Task ${task.uid}: backend "${backend.name}" is shut down`);
-      backend.validate(task);
-      backendOf[i] = backend;
+      const backend = plan.backendOf[i]!;
+      const run = this.runs.create(task, plan.specs[i]!, task.backend, sessionDir, now);
+      bindRun(task, run, this);
+      futures[i] = run.future;
+      this.runs.send(run, { type: 'SUBMIT', backend: backend.name });
       let group = groups.get(backend);
       if (!group) groups.set(backend, (group = []));
-      group.push(task);
+      group.push(run);
     }
-    return { backendOf, groups };
-  }
-
-  /** Gives the task an XState actor of the task chart, mirrored event for event. */
-  private materialise(task: BaseTask): void {
-    const actor = createActor(taskMachine, { input: { uid: task.uid, backend: task.backend }, inspect: this.inspect, id: task.uid });
-    actor.subscribe({ error: noop });
-    task._actor = actor.start();
-  }
-
-  /** Drives a task through the chart (table lookup + the chart's named actions); used by backends. */
-  send(task: BaseTask, event: TaskMachineEvent): boolean {
-    const transition = LIFECYCLE[task.state][event.type];
-    if (transition === undefined) return false;
-    const previous = task.state;
-    const target = transition.target;
-    task.state = target;
-    for (const a of transition.actions) RECORD_ACTIONS[a]!(task, event);
-    if (target === 'RUNNING') task._startedAt = performance.now();
-    this.stats.move(previous, target);
-    if (task._actor) task._actor.send(event);
-    const terminal = TERMINAL_STATES.has(target);
-    // one snapshot per change, built only if someone watches
-    let snapshot: TaskSnapshot | undefined;
-    if (this.events.observed) {
-      snapshot = task.toJSON();
-      this.events.next({ uid: task.uid, state: target, previousState: previous, backend: task.backend, timestamp: Date.now(), task: snapshot });
-    }
-    if (this.taskSubjects.size) {
-      const subject = this.taskSubjects.get(task.uid);
-      if (subject) {
-        subject.next(snapshot ?? task.toJSON());
-        if (terminal) {
-          subject.complete();
-          this.taskSubjects.delete(task.uid);
-        }
-      }
-    }
-    if (terminal) this.finish(task);
-    if (this.telemetry) this.telemetry._taskState(task, target);
-    return true;
-  }
-
-  private finish(task: BaseTask): void {
-    task._endedAt = performance.now();
-    this.stats.end(task._submittedAt, task._startedAt, task._endedAt);
-    this.live.delete(task.uid);
-    if (task._actor) {
-      task._actor.stop();
-      task._actor = null;
-    }
-    task._exec = undefined;
-    const resolve = task._resolve;
-    const reject = task._reject;
-    task._resolve = task._reject = null;
-    if (task.state === 'DONE') resolve?.(task.toResult());
-    else reject?.(task.exception!);
+    for (const [backend, group] of groups) backend._submit(group);
+    return futures;
   }
 
   /**
@@ -280,98 +167,48 @@ export class Session implements TaskDriver, AsyncDisposable {
    * rejects TimeoutError at the deadline without disturbing the tasks.
    */
   waitTasks<T extends BaseTask>(tasks: readonly T[], options: WaitOptions = {}): Promise<T[]> {
-    try {
-      checkWaitOptions(options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const list = [...tasks];
-    for (const t of list) {
-      if (!t._future && t.state === 'NEW') return Promise.reject(new SessionError(`Task ${t.uid} has no bound future. Has it been submitted to a Session?`));
-    }
-    const pending = list.filter((t) => !TERMINAL_STATES.has(t.state));
-    const { timeout, signal, failFast = false } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<T[]>((resolve, reject) => {
-      const wait = createActor(waitMachine, {
-        input: { total: pending.length, timeout: timeout ?? null, mode: failFast ? 'failFast' : 'collectAll' },
-        inspect: this.inspect,
-      });
-      let remaining = pending.length;
-      let firstFailure: unknown;
-      // after the wait has ended (timed out, aborted) late completions have nothing to tell it
-      const tell = (event: { type: 'ALL_SETTLED' | 'TASK_FAILED' | 'ABORT' }) => {
-        if (wait.getSnapshot().status === 'active') wait.send(event);
-      };
-      const onAbort = () => tell({ type: 'ABORT' });
-      wait.subscribe({
-        next: (snap) => {
-          if (snap.status !== 'done') return;
-          signal?.removeEventListener('abort', onAbort);
-          switch (snap.value) {
-            case 'settled':
-              return resolve(list);
-            case 'failed':
-              return reject(firstFailure);
-            case 'aborted':
-              return reject(signal?.reason);
-            case 'timedOut':
-              return reject(new TimeoutError(`Timeout after ${timeout} ms: ${list.length - remaining}/${list.length} tasks completed`));
-          }
-        },
-        error: reject,
-      });
-      wait.start();
-      if (wait.getSnapshot().status === 'done') return;
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settled = () => {
-        if (--remaining === 0) tell({ type: 'ALL_SETTLED' });
-      };
-      const failed = (err: unknown) => {
-        if (firstFailure === undefined) {
-          firstFailure = err;
-          tell({ type: 'TASK_FAILED' });
-        }
-        settled();
-      };
-      for (const t of pending) t._future!.then(settled, failFast ? failed : settled);
-    });
+    return waitTasks(tasks, options, this.inspect);
   }
 
   /** Cancels one task (TaskDriver); `task.cancel()` calls this. */
   async cancelTask(task: BaseTask): Promise<boolean> {
     if (TERMINAL_STATES.has(task.state)) return false;
-    if (task._driver !== this) return task.cancel();
-    const backend = this.backendList.find((b) => b.name === task.backend);
+    const run = runOf(task);
+    if (!run || this.runs.get(task.uid) !== run) return task.cancel();
+    const backend = this.backendList.find((b) => b.name === run.backend);
     if (!backend) return false;
     return backend.cancelTask(task.uid);
   }
 
   /** Cancels the given tasks (default: every task not yet terminal); kills what runs them. */
   async cancelTasks(tasks?: readonly BaseTask[]): Promise<number> {
-    const list = tasks ? [...tasks] : [...this.live.values()];
-    const results = await Promise.all(list.map((t) => this.cancelTask(t)));
+    if (!tasks) {
+      const live = [...this.runs.values()];
+      const results = await Promise.all(live.map((r) => this.backendList.find((b) => b.name === r.backend)?.cancelTask(r.uid) ?? false));
+      return results.filter(Boolean).length;
+    }
+    const results = await Promise.all([...tasks].map((t) => this.cancelTask(t)));
     return results.filter(Boolean).length;
   }
 
   /** Snapshots of one task: the current one first, each change, completes after the terminal one. */
   task$(taskOrUid: BaseTask | string): Observable<TaskSnapshot> {
-    const task = typeof taskOrUid === 'string' ? this.live.get(taskOrUid) : taskOrUid;
-    if (!task) throw new SessionError(`Session ${this.uid} has no live task ${String(taskOrUid)}`);
-    if (TERMINAL_STATES.has(task.state) || task._driver !== this) {
+    const run = typeof taskOrUid === 'string' ? this.runs.get(taskOrUid) : runOf(taskOrUid);
+    if (typeof taskOrUid !== 'string' && (!run || this.runs.get(run.uid) !== run)) {
+      // not (or no longer) live here: its current snapshot, then done if terminal
+      const task = taskOrUid;
       return new Observable<TaskSnapshot>((s) => {
         s.next(task.toJSON());
         if (TERMINAL_STATES.has(task.state)) s.complete();
       });
     }
-    let subject = this.taskSubjects.get(task.uid);
-    if (!subject) this.taskSubjects.set(task.uid, (subject = new BehaviorSubject(task.toJSON())));
-    return subject.asObservable();
+    if (!run) throw new SessionError(`Session ${this.uid} has no live task ${String(taskOrUid)}`);
+    return this.streams.task$(run);
   }
 
   /** Counts per state and average latencies (ms). Kept as running sums: nothing per task. */
   getStatistics(): SessionStatistics {
-    return this.stats.snapshot();
+    return this.runs.stats.snapshot();
   }
 
   /**
@@ -385,9 +222,10 @@ export class Session implements TaskDriver, AsyncDisposable {
   startTelemetry(options: TelemetryOptions = {}): Promise<TelemetryManager> {
     if (this.state !== 'OPEN') return Promise.reject(new SessionError(`Session ${this.uid} is ${this.state}: cannot start telemetry`));
     if (!this.telemetryStart) {
-      this.telemetryStart = TelemetryManager.start({ uid: this.uid, counts: () => this.stats.snapshot().counts }, options).then(
+      this.telemetryStart = TelemetryManager.start({ uid: this.uid, counts: () => this.runs.stats.snapshot().counts }, options).then(
         (t) => {
           this.telemetry = t;
+          this.runs.listen({ created: (run) => t._taskState(run, 'NEW'), transition: (run) => t._taskState(run, run.state) });
           for (const b of this.backendList) this.watchBackend(b, t);
           return t;
         },
@@ -418,19 +256,23 @@ export class Session implements TaskDriver, AsyncDisposable {
     return this.closePromise;
   }
 
-  private async doClose(): Promise<void> {
-    this.actor.send({ type: 'CLOSE' });
+  private doClose(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const sub = this.actor.subscribe({ next: (s) => s.status === 'done' && (sub.unsubscribe(), resolve()), complete: resolve, error: () => resolve() });
+      this.actor.send({ type: 'CLOSE' });
+    });
+  }
+
+  /** What CLOSING runs: every future settles, backends shut down, telemetry stops, streams complete. */
+  private async closeSequence(): Promise<void> {
     await Promise.allSettled([...this.starting]);
     await this.cancelTasks();
     await Promise.allSettled(this.backendList.map((b) => b.shutdown()));
     // anything a backend failed to settle is canceled here, so no future stays pending
-    for (const t of [...this.live.values()]) this.send(t, { type: 'CANCEL' });
+    for (const run of [...this.runs.values()]) run.canceled();
     await this.telemetryStart?.catch(noop);
     await this.telemetry?.stop();
-    for (const s of this.taskSubjects.values()) s.complete();
-    this.taskSubjects.clear();
-    this.events.complete();
-    this.actor.send({ type: 'CLOSED' });
+    this.streams.complete();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,8 +1,9 @@
-import type { AnyActorRef } from 'xstate';
-import type { TaskMachineEvent, TaskStateName } from '../machines/task.machine.js';
+import type { TaskStateName } from '../machines/task.machine.js';
 import { SessionError, TaskValidationError } from './errors.js';
 import type { TaskResult, TaskSnapshot } from './task-types.js';
-import type { ErrorData } from './internal/remote-error.js';
+import type { ErrorData } from '../actors/wire-codec.mjs';
+import type { TaskSpec } from './run/task-handle.js';
+import type { TaskRun } from './run/task-run.js';
 
 let autoUid = 0;
 /**
@@ -28,44 +29,93 @@ export function nextTaskUid(): string {
 /** Fields a user may not set as extras: they would shadow the task's own API. */
 const RESERVED = new Set(['then', 'catch', 'finally', 'cancel', 'toJSON', 'state', 'stdout', 'stderr', 'exitCode', 'returnValue', 'response', 'exception']);
 
-/**
- * Where a submitted task's lifecycle is driven from. Implemented by the session; backends reach it
- * through the task so that one task object is the whole record (no per-task copies elsewhere).
- */
+/** The session-side of a task: how `task.cancel()` reaches the session that runs it. */
 export interface TaskDriver {
-  /** Applies one chart event to the task; false if the chart does not allow it in this state. */
-  send(task: BaseTask, event: TaskMachineEvent): boolean;
   cancelTask(task: BaseTask): Promise<boolean>;
 }
 
-/** Common fields and behaviour of ComputeTask and AITask. */
+let attachRun: (task: BaseTask, run: TaskRun, driver: TaskDriver) => void;
+let readRun: (task: BaseTask) => TaskRun | null;
+
+/** @internal Binds a task to its run record at submit (the session's registry calls this). */
+export function bindRun(task: BaseTask, run: TaskRun, driver: TaskDriver): void {
+  attachRun(task, run, driver);
+}
+
+/** @internal The run record of a submitted task, or null. */
+export function runOf(task: BaseTask): TaskRun | null {
+  return readRun(task);
+}
+
+/**
+ * Common fields and behaviour of ComputeTask and AITask. What the runtime sets (`state`, results,
+ * `exception`, `attempts`) are getters over the task's run record, owned by the session: a task
+ * object is a read-only view once submitted, and nothing of the runtime is stored on it.
+ *
+ * @example
+ * const tasks: BaseTask[] = [new ComputeTask({ executable: '/bin/true' }), new AITask({ prompt: 'hi', model: 'tiny' })];
+ * await session.submitTasks(tasks);
+ * await session.waitTasks(tasks);
+ * for (const t of tasks) console.log(t.uid, t.kind, t.state, t.exitCode ?? t.response);
+ */
 export abstract class BaseTask implements PromiseLike<TaskResult> {
   abstract readonly kind: 'compute' | 'ai';
   readonly uid: string;
-  /** Backend name: as given, then the one the task was routed to. */
-  backend: string | null;
-  state: TaskStateName = 'NEW';
-  stdout: string | null = null;
-  stderr: string | null = null;
-  exitCode: number | null = null;
-  returnValue: unknown = undefined;
-  response: unknown = undefined;
-  exception: Error | null = null;
+  #run: TaskRun | null = null;
+  #driver: TaskDriver | null = null;
+  #backend: string | null;
+  #canceledEarly = false;
+  #extras: Record<string, unknown> | null = null;
 
-  /** @internal */ _driver: TaskDriver | null = null;
-  /** @internal */ _future: Promise<TaskResult> | null = null;
-  /** @internal */ _resolve: ((r: TaskResult) => void) | null = null;
-  /** @internal */ _reject: ((e: Error) => void) | null = null;
-  /** @internal performance.now() at submit / start / end */ _submittedAt = 0;
-  /** @internal */ _startedAt = 0;
-  /** @internal */ _endedAt = 0;
-  /** @internal the materialised task actor, when inspected */ _actor: AnyActorRef | null = null;
-  /** @internal backend-private slot (executor bookkeeping) */ _exec: unknown = undefined;
-  /** @internal unknown input fields, kept as the original does */ _extras: Record<string, unknown> | null = null;
+  static {
+    attachRun = (task, run, driver) => {
+      task.#run = run;
+      task.#driver = driver;
+    };
+    readRun = (task) => task.#run;
+  }
 
   protected constructor(uid: string, backend: string | undefined) {
     this.uid = uid;
-    this.backend = backend ?? null;
+    this.#backend = backend ?? null;
+  }
+
+  /** Backend name: as given, then the one the task was routed to. */
+  get backend(): string | null {
+    return this.#run ? this.#run.backend : this.#backend;
+  }
+
+  get state(): TaskStateName {
+    return this.#run ? this.#run.state : this.#canceledEarly ? 'CANCELED' : 'NEW';
+  }
+
+  get stdout(): string | null {
+    return this.#run?.stdout ?? null;
+  }
+
+  get stderr(): string | null {
+    return this.#run?.stderr ?? null;
+  }
+
+  get exitCode(): number | null {
+    return this.#run?.exitCode ?? null;
+  }
+
+  get returnValue(): unknown {
+    return this.#run?.returnValue;
+  }
+
+  get response(): unknown {
+    return this.#run?.response;
+  }
+
+  get exception(): Error | null {
+    return this.#run?.exception ?? null;
+  }
+
+  /** How many times the task started running (0 until it runs). */
+  get attempts(): number {
+    return this.#run?.attempt ?? 0;
   }
 
   /**
@@ -76,7 +126,7 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   protected keepExtras(input: Record<string, unknown>, known: ReadonlySet<string>): void {
     for (const key of Object.keys(input)) {
       if (known.has(key)) continue;
-      (this._extras ??= {})[key] = input[key];
+      (this.#extras ??= {})[key] = input[key];
       if (RESERVED.has(key) || key.startsWith('_') || key in this) continue;
       Object.defineProperty(this, key, { value: input[key], enumerable: true, writable: false, configurable: false });
     }
@@ -84,7 +134,7 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
 
   /** Unknown input fields given to the constructor (kept apart from the task's own fields). */
   get extras(): Readonly<Record<string, unknown>> {
-    return this._extras ?? {};
+    return this.#extras ?? {};
   }
 
   /** Settles like the future returned by `submitTasks`. */
@@ -92,19 +142,19 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
     onfulfilled?: ((value: TaskResult) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    if (!this._future) {
+    if (!this.#run) {
       return Promise.reject(
         new SessionError(`Task ${this.uid} has no bound future. Has it been submitted to a Session?`),
       ).then(onfulfilled, onrejected);
     }
-    return this._future.then(onfulfilled, onrejected);
+    return this.#run.future.then(onfulfilled, onrejected);
   }
 
   /** Cancels the task for real (kills its process tree / worker / request). Resolves true if it was canceled. */
   cancel(): Promise<boolean> {
-    if (this._driver) return this._driver.cancelTask(this);
+    if (this.#driver) return this.#driver.cancelTask(this);
     if (this.state === 'NEW') {
-      this.state = 'CANCELED';
+      this.#canceledEarly = true;
       return Promise.resolve(true);
     }
     return Promise.resolve(false);
@@ -126,9 +176,12 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
 
   /** A plain snapshot with every readable field. */
   toJSON(): TaskSnapshot {
-    const snap: TaskSnapshot = { ...this._extras, ...this.inputFields(), ...this.toResult(), kind: this.kind, exception: errorData(this.exception) };
+    const snap: TaskSnapshot = { ...this.#extras, ...this.inputFields(), ...this.toResult(), kind: this.kind, exception: errorData(this.exception) };
     return snap;
   }
+
+  /** @internal The task's inputs as a frozen spec: what a backend sees of it. */
+  abstract _spec(): TaskSpec;
 
   protected abstract inputFields(): Record<string, unknown>;
 }

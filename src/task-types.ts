@@ -1,5 +1,5 @@
 import type { TaskStateName } from '../machines/task.machine.js';
-import type { ErrorData } from './internal/remote-error.js';
+import type { ErrorData } from '../actors/wire-codec.mjs';
 
 /** What `await task` / a future resolves to: a plain, non-thenable snapshot. */
 export interface TaskResult {

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +9,17 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = async (file: string, ...args: string[]) =>
   (await promisify(execFile)('npx', ['tsx', file, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 })).stdout;
+
+/** Runs an example with a private TMPDIR: its stdout and what it left in that temp dir. */
+const runInTmp = async (file: string) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'rh-example-tmp-'));
+  try {
+    const { stdout } = await promisify(execFile)('npx', ['tsx', file], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, TMPDIR: tmp } });
+    return { out: stdout, left: readdirSync(tmp).filter((f) => !/^tsx-\d+$/.test(f)) }; // tsx-<uid>: tsx's own compile cache
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+};
 
 describe('examples', () => {
   it('00-wait-modes: the three wait modes', async () => {
@@ -25,6 +39,7 @@ describe('examples', () => {
 
   it('02-multi-backend: explicit and implicit routing', async () => {
     const out = await run('examples/02-multi-backend.ts');
+    expect(out).toContain('(local launcher: '); // hpc_gpu is an HpcExecutionBackend with 4 pretend GPUs
     expect(out.match(/Running on host: /g)).toHaveLength(2);
     expect(out).toContain('Task 1 ran on: local_cpu');
     expect(out).toContain('Task 2 ran on: hpc_gpu');
@@ -37,8 +52,9 @@ describe('examples', () => {
     expect(out).toMatch(/DONE -> 144\n?$/);
   }, 130_000);
 
-  it('06-mixed-hpc-ai: a simulation, then its AI summary on the embedded engine', async () => {
-    const out = await run('examples/06-mixed-hpc-ai.ts');
+  it('06-mixed-hpc-ai: a simulation, then its AI summary on the embedded engine; nothing left in the temp dir', async () => {
+    const { out, left } = await runInTmp('examples/06-mixed-hpc-ai.ts');
+    expect(left).toEqual([]);
     expect(out).toContain('Simulation Done: energy converged to -1.274 after 412 steps\n');
     expect(out).toContain('AI Summary: The quick robot ran a simulation and wrote short summary of all results for every team member\n');
   }, 130_000);

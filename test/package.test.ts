@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,7 @@ describe('the built package', () => {
     consumer = mkdtempSync(join(tmpdir(), 'rh-consumer-'));
     mkdirSync(join(consumer, 'node_modules'));
     symlinkSync(root, join(consumer, 'node_modules', 'rhapsody'));
-  }, 120_000);
+  }, 300_000); // a cold type-declaration build on 2 busy cores
 
   it('imports as ESM', () => {
     writeFileSync(
@@ -52,6 +52,24 @@ describe('the built package', () => {
   it('ships the rhapsody CLI', () => {
     const out = execFileSync('node', [join(consumer, 'node_modules', 'rhapsody', 'dist', 'cli.js'), 'machines'], { encoding: 'utf8' });
     expect(Object.keys(JSON.parse(out)).sort()).toEqual(['backend', 'inferenceRequest', 'modelService', 'processGroup', 'rank', 'session', 'task', 'wait']);
+  }, 60_000);
+
+  it("the README's Quick start: the try/finally form runs as a plain .mjs; `await using` needs Node ≥ 24 there", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const quick = readme.slice(readme.indexOf('## Quick start'));
+    const mjs = /```js\n([\s\S]*?)```/.exec(quick)![1]!;
+    writeFileSync(join(consumer, 'quick-start.mjs'), mjs);
+    expect(execFileSync('node', ['quick-start.mjs'], { cwd: consumer, encoding: 'utf8' })).toMatch(/^\[ \[ 'task\.\d+', 'DONE', 144 \] \]\n$/);
+    const withUsing = /```ts\n([\s\S]*?)```/.exec(quick)![1]!;
+    writeFileSync(join(consumer, 'quick-start-using.mjs'), withUsing.replace(/\(n: number\)/, '(n)'));
+    const r = spawnSync('node', ['quick-start-using.mjs'], { cwd: consumer, encoding: 'utf8' });
+    if (Number(process.versions.node.split('.')[0]) < 24) expect(r.stderr).toContain('SyntaxError');
+    else expect(r.status).toBe(0);
+  }, 60_000);
+
+  it('in the clone, once built, `npx rhapsody` runs the built CLI', () => {
+    const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(execFileSync('npx', ['--no', '--', 'rhapsody', '--version'], { cwd: root, encoding: 'utf8' })).toBe(`${version}\n`);
   }, 60_000);
 
   it('writes a telemetry checkpoint from the built package (worker file shipped)', () => {
@@ -79,7 +97,7 @@ describe('the built package', () => {
         await s.submitTasks([t]); await t; await s.close();
         console.log(t.response);
       })();`;
-    writeFileSync(join(consumer, 'llm.mjs'), body(`import { Session, AITask, writeTinyModel } from 'rhapsody'; import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
+    writeFileSync(join(consumer, 'llm.mjs'), body(`import { Session, AITask } from 'rhapsody'; import { writeTinyModel } from 'rhapsody/testing'; import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
       import { mkdtempSync } from 'node:fs'; import { tmpdir } from 'node:os'; import { join } from 'node:path';`));
     writeFileSync(join(consumer, 'llm.cjs'), body(`const { Session, AITask, writeTinyModel } = require('rhapsody'); const { LlamaCppInferenceBackend } = require('rhapsody/inference/llama');
       const { mkdtempSync } = require('node:fs'); const { tmpdir } = require('node:os'); const { join } = require('node:path');`));

@@ -11,6 +11,8 @@ export default defineConfig({
       { find: /^rhapsody$/, replacement: src('src/index.ts') },
       { find: /^rhapsody\/machines$/, replacement: src('machines/index.ts') },
       { find: /^rhapsody\/inference\/llama$/, replacement: src('src/inference/llama.ts') },
+      { find: /^rhapsody\/testing$/, replacement: src('src/testing.ts') },
+      { find: /^rhapsody\/report$/, replacement: src('src/report.ts') },
     ],
   },
   test: {

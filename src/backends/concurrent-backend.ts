@@ -2,17 +2,19 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InlineExecutor } from '../../actors/inline-executor.js';
-import type { SpawnResult } from '../../actors/process-spawner.js';
-import { envSnapshot, type EnvSnapshot } from '../../actors/env-snapshot.js';
+import { envSnapshot } from '../../actors/env-snapshot.js';
 import { spawnError } from '../../actors/process-spawner.js';
 import { SpawnerPool, type SpawnerKind } from '../../actors/spawner-pool.js';
-import { WorkerPool } from '../../actors/worker-pool.js';
-import type { ExecutionSink } from '../../actors/execution-sink.js';
-import { ComputeTask } from '../compute-task.js';
-import { TaskExecutionError } from '../errors.js';
-import type { BaseTask } from '../task-base.js';
 import { map, type Observable } from 'rxjs';
-import { Backend, sendTask, type BackendSnapshot, type SubmitContext } from './backend.js';
+import { WorkerPool } from '../../actors/worker-pool.js';
+import { TaskExecutionError } from '../errors.js';
+import { checkShippable } from '../internal/function-shipping.js';
+import { processFailure } from '../run/outcome.js';
+import type { ComputeTaskSpec, Outcome, TaskHandle, TaskSpec } from '../run/task-handle.js';
+import { Backend, type BackendSnapshot } from './backend.js';
+import { checkConcurrentOptions } from './options/schemas.js';
+
+export { stdoutOf } from '../run/outcome.js';
 
 export type Executor = 'threads' | 'processes' | 'inline';
 
@@ -38,23 +40,14 @@ export interface ConcurrentExecutionBackendOptions {
   keepProcessGroup?: boolean;
 }
 
-interface ExecEntry { kill: ((reason?: 'canceled') => void) | null; cancel: boolean; done: Promise<void> }
+type Run = TaskHandle<ComputeTaskSpec>;
 
-/** Text form of a function's return value, as the original's `str(return_value)`. */
-export function stdoutOf(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value === undefined) return '';
-  if (value === null || typeof value !== 'object') return String(value);
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
-  }
-}
+const isExecutable = (h: TaskHandle): boolean => (h.spec as ComputeTaskSpec).executable !== undefined;
 
 /**
- * The default local backend: functions on worker threads (comlink), child Node processes or
+ * The default local backend: functions on worker threads, child Node processes or
  * inline; executables through a spawner process (execa), each in its own process group.
+ * Executables and functions wait in separate lanes, each with its own capacity.
  *
  * @example
  * const backend = await ConcurrentExecutionBackend.create({ executor: 'threads', maxWorkers: 4 });
@@ -68,23 +61,22 @@ export class ConcurrentExecutionBackend extends Backend {
   private readonly pool: WorkerPool | null;
   private readonly inline: InlineExecutor | null;
   private readonly spawnerPool: SpawnerPool;
-  private execQueue: Array<{ task: ComputeTask; ctx: SubmitContext; env: EnvSnapshot }> = [];
   private execRunning = 0;
+  private fnHeld = 0;
   private readonly madeDirs = new Set<string>();
 
   constructor(options: ConcurrentExecutionBackendOptions = {}) {
-    super(options.name ?? 'concurrent');
+    super(checkConcurrentOptions(options).name ?? 'concurrent');
     this.executor = options.executor ?? 'threads';
     this.maxWorkers = options.maxWorkers ?? availableParallelism();
     this.maxProcesses = options.maxProcesses ?? 32;
     this.spawnerPool = new SpawnerPool({ kind: options.spawner, size: options.spawners, defaults: { maxOutputBytes: options.maxOutputBytes, keepProcessGroup: options.keepProcessGroup } });
-    const sink = this.sink;
-    this.pool = this.executor === 'inline' ? null : new WorkerPool({ mode: this.executor, size: this.maxWorkers, sink });
-    this.inline = this.executor === 'inline' ? new InlineExecutor(sink) : null;
+    this.pool = this.executor === 'inline' ? null : new WorkerPool({ mode: this.executor, size: this.maxWorkers });
+    this.inline = this.executor === 'inline' ? new InlineExecutor() : null;
   }
 
   /** Creates and starts a backend (Python's `await ConcurrentExecutionBackend(...)`). */
-  static create(options: ConcurrentExecutionBackendOptions = {}): Promise<ConcurrentExecutionBackend> {
+  static async create(options: ConcurrentExecutionBackendOptions = {}): Promise<ConcurrentExecutionBackend> {
     return new ConcurrentExecutionBackend(options).start();
   }
 
@@ -98,8 +90,14 @@ export class ConcurrentExecutionBackend extends Backend {
     return super.state$.pipe(map((s) => ({ ...s, spawner: this.spawnerPool.kind })));
   }
 
-  accepts(task: BaseTask): boolean {
-    return task instanceof ComputeTask;
+  accepts(spec: TaskSpec): boolean {
+    return spec.kind === 'compute';
+  }
+
+  /** A function for a worker must ship (inline runs any closure as it is). */
+  override validate(spec: TaskSpec): void {
+    const fn = spec.kind === 'compute' ? spec.function : undefined;
+    if (this.pool && typeof fn === 'function') checkShippable(spec.uid, fn, this.executor === 'threads' ? 'worker thread' : 'worker process', 'clone');
   }
 
   protected async onStart(): Promise<void> {
@@ -111,119 +109,71 @@ export class ConcurrentExecutionBackend extends Backend {
     await Promise.all([this.pool?.close(), this.spawnerPool.close()]);
   }
 
-  /** Executor callbacks → task chart events. */
-  private readonly sink: ExecutionSink = {
-    started: (task) => {
-      sendTask(task, { type: 'START' });
-    },
-    completed: (task, r) => {
-      sendTask(task, { type: 'COMPLETE', returnValue: r.returnValue, stdout: stdoutOf(r.returnValue) });
-      this.release(task);
-    },
-    failed: (task, error, details) => {
-      sendTask(task, { type: 'FAIL', error, ...details });
-      this.release(task);
-    },
-    timedOut: (task, error) => {
-      sendTask(task, { type: 'TIMEOUT', error });
-      this.release(task);
-    },
-    requeued: (task) => {
-      sendTask(task, { type: 'QUEUE' });
-    },
-  };
-
-  protected admit(tasks: BaseTask[], ctx: SubmitContext): void {
-    let env: EnvSnapshot | undefined; // process.env at submit, read once per batch
-    for (const t of tasks) {
-      const task = t as ComputeTask;
-      sendTask(task, { type: 'QUEUE' });
-      if (task.executable !== undefined) this.execQueue.push({ task, ctx, env: (env ??= envSnapshot()) });
-      else if (this.inline) this.inline.enqueue(task);
-      else this.pool!.enqueue(task);
-    }
-    if (this.execQueue.length) this.pumpExecutables();
+  protected override laneOf(h: TaskHandle): string {
+    return isExecutable(h) ? 'exec' : 'fn';
   }
 
-  protected async cancelRunning(task: BaseTask): Promise<void> {
-    const t = task as ComputeTask;
-    if (t.state === 'RUNNING') {
-      if (t.executable !== undefined) {
-        const entry = t._exec as ExecEntry;
-        entry.cancel = true;
-        entry.kill?.('canceled');
-        await entry.done; // ends CANCELED once the process group is dead
-        return;
-      }
-      if (this.pool) await this.pool.kill(t);
-      else this.inline!.kill(t);
-    }
-    if (sendTask(t, { type: 'CANCEL' })) this.release(t);
-  }
-
-  private pumpExecutables(): void {
-    while (this.execRunning < this.maxProcesses && this.execQueue.length) {
-      const { task, ctx, env } = this.execQueue.shift()!;
-      if (task.state !== 'QUEUED') continue;
+  protected override reserve(h: TaskHandle): boolean {
+    if (isExecutable(h)) {
+      if (this.execRunning >= this.maxProcesses) return false;
       this.execRunning++;
-      const entry: ExecEntry = { kill: null, cancel: false, done: Promise.resolve() };
-      task._exec = entry;
-      entry.done = this.runExecutable(task, ctx, env, entry).finally(() => {
-        this.execRunning--;
-        this.pumpExecutables();
-      });
+      return true;
     }
+    if (this.pool) {
+      if (this.fnHeld >= this.pool.capacity) return false;
+      this.fnHeld++;
+    }
+    return true;
   }
 
-  private async runExecutable(task: ComputeTask, ctx: SubmitContext, baseEnv: EnvSnapshot, entry: ExecEntry): Promise<void> {
-    sendTask(task, { type: 'START' });
-    const o = task.taskBackendSpecificKwargs;
+  protected override released(h: TaskHandle): void {
+    if (isExecutable(h)) this.execRunning--;
+    else if (this.pool) this.fnHeld--;
+  }
+
+  protected run(handle: TaskHandle): void | Promise<Outcome> {
+    const h = handle as Run;
+    if (h.spec.executable !== undefined) return this.runExecutable(h);
+    if (this.inline) this.inline.run(h);
+    else this.pool!.run(h);
+  }
+
+  private async runExecutable(h: Run): Promise<Outcome> {
+    h.start();
+    const { spec } = h;
+    const o = spec.taskBackendSpecificKwargs;
     let stdoutFile: string | undefined;
     let stderrFile: string | undefined;
-    let result: SpawnResult;
-    try {
-      if (task.captureStdio) {
-        if (!this.madeDirs.has(ctx.sessionDir)) {
-          await mkdir(ctx.sessionDir, { recursive: true });
-          this.madeDirs.add(ctx.sessionDir);
-        }
-        stdoutFile = join(ctx.sessionDir, `${task.uid}.stdout`);
-        stderrFile = join(ctx.sessionDir, `${task.uid}.stderr`);
+    if (spec.captureStdio) {
+      if (!this.madeDirs.has(h.sessionDir)) {
+        await mkdir(h.sessionDir, { recursive: true });
+        this.madeDirs.add(h.sessionDir);
       }
+      stdoutFile = join(h.sessionDir, `${h.uid}.stdout`);
+      stderrFile = join(h.sessionDir, `${h.uid}.stderr`);
+    }
+    let result;
+    try {
       result = await this.spawnerPool.run(
         {
-          file: task.executable!, args: task.arguments, shell: o.shell, cwd: o.cwd, env: o.env, baseEnv, timeout: o.timeout, stdoutFile, stderrFile,
-          keepProcessGroup: o.keepProcessGroup, spillPrefix: join(ctx.sessionDir, task.uid),
+          file: spec.executable!, args: [...spec.arguments], shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout, stdoutFile, stderrFile,
+          // process.env as it is now (a change after the backend started reaches this task)
+          baseEnv: envSnapshot(),
+          keepProcessGroup: o.keepProcessGroup as boolean | undefined,
+          spillPrefix: join(h.sessionDir, h.uid),
         },
-        (kill) => {
-          entry.kill = kill;
-          if (entry.cancel) kill('canceled');
-        },
+        (kill) => h.onAbort(() => kill('canceled')),
       );
     } catch (err) {
-      this.sink.failed(task, new TaskExecutionError(`Task ${task.uid}: ${(err as Error).message}`, { taskUid: task.uid }, { cause: err }));
-      return;
+      return { status: 'failed', error: new TaskExecutionError(`Task ${h.uid}: ${(err as Error).message}`, { taskUid: h.uid }, { cause: err }) };
     }
     const stdout = stdoutFile ?? result.stdout;
     const stderr = stderrFile ?? result.stderr;
-    if (entry.cancel || result.killed === 'canceled') {
-      if (sendTask(task, { type: 'CANCEL' })) this.release(task);
-    } else if (result.killed === 'timeout') {
-      this.sink.timedOut(task, new TaskExecutionError(`Task ${task.uid} timed out after ${o.timeout} ms; its process group was killed`, { taskUid: task.uid, exitCode: result.exitCode, stderr: result.stderr, signal: result.signal }));
-    } else if (result.error) {
-      const cause = result.osError ? spawnError(result.osError) : undefined;
-      this.sink.failed(task, new TaskExecutionError(`Task ${task.uid}: cannot run ${task.executable}: ${result.error}`, { taskUid: task.uid, stderr: result.stderr }, cause ? { cause } : undefined), { exitCode: result.exitCode, stdout, stderr });
-    } else if (result.exitCode === 0) {
-      sendTask(task, { type: 'COMPLETE', exitCode: 0, stdout, stderr });
-      this.release(task);
-    } else {
-      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
-      const tail = result.stderr.trim().slice(-500);
-      this.sink.failed(
-        task,
-        new TaskExecutionError(`Task ${task.uid} (${task.executable}) ${how}${tail ? `: ${tail}` : ''}`, { taskUid: task.uid, exitCode: result.exitCode, stderr: result.stderr, signal: result.signal }),
-        { exitCode: result.exitCode, stdout, stderr },
-      );
-    }
+    if (h.aborted || result.killed === 'canceled') return { status: 'canceled' };
+    if (result.exitCode === 0 && !result.error && !result.killed) return { status: 'done', exitCode: 0, stdout, stderr };
+    const cause = result.osError ? spawnError(result.osError) : undefined;
+    const error = processFailure(h.uid, result, { label: `(${spec.executable})`, program: spec.executable, timeoutMs: o.timeout, cause });
+    if (result.killed === 'timeout') return { status: 'failed', error, timedOut: true };
+    return { status: 'failed', error, exitCode: result.exitCode, stdout, stderr };
   }
 }

@@ -1,21 +1,23 @@
 import { LocalLauncher, SlurmLauncher, type Launcher, type LauncherKind } from '../../actors/launchers.js';
 import { MpiLauncher } from '../../actors/mpi-launcher.js';
-import type { RankObserver, RunningJob } from '../../actors/rank-group.js';
+import type { RunningJob } from '../../actors/rank-group.js';
 import { createActor, type AnyActorRef } from 'xstate';
 import { processGroupMachine } from '../../machines/process-group.machine.js';
 import { SpawnerPool, type SpawnerKind } from '../../actors/spawner-pool.js';
 import { map, type Observable } from 'rxjs';
 import { moduleSpecifier } from '../../actors/worker-pool.js';
-import { ComputeTask } from '../compute-task.js';
 import { BackendError, ResourceError, TaskExecutionError } from '../errors.js';
 import { rankEnv, type JobSpec, type RankCommand, type RankResult, type RankSpec } from '../hpc/job.js';
 import { jobShape, type JobShape, type ProcessTemplate } from '../hpc/process-template.js';
 import { Placement } from '../hpc/policy.js';
 import { ResourceScheduler, type NodeInfo, type RankAllocation, type RankRequest } from '../hpc/resource-scheduler.js';
-import { rebuildError } from '../internal/remote-error.js';
-import type { BaseTask } from '../task-base.js';
+import { decodeError } from '../../actors/wire-codec.mjs';
+import { checkShippable, shipFunction } from '../internal/function-shipping.js';
+import { processFailure } from '../run/outcome.js';
+import type { ComputeTaskSpec, Outcome, RankInfo, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { ModuleFunctionRef } from '../task-types.js';
-import { Backend, sendTask, type BackendSnapshot, type SubmitContext } from './backend.js';
+import { Backend, type BackendSnapshot } from './backend.js';
+import { checkHpcOptions } from './options/schemas.js';
 
 export interface HpcExecutionBackendOptions {
   name?: string;
@@ -31,25 +33,17 @@ export interface HpcExecutionBackendOptions {
   maxOutputBytes?: number;
 }
 
-/** One rank of a job's details, as `task.ranks` gives them. */
-export interface RankInfo {
-  rank: number;
-  hostname: string;
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { RankInfo } from '../run/task-handle.js';
 
+/** What the backend keeps for one job while it waits and runs (the run's slot). */
 interface JobEntry {
-  outputDir: string;
   shape: JobShape;
   templates: ProcessTemplate[];
   requests: RankRequest[];
   allocations: RankAllocation[] | null;
-  running: RunningJob | null;
-  cancel: boolean;
-  done: Promise<void>;
 }
+
+type Job = TaskHandle<ComputeTaskSpec>;
 
 let nextMasterPort = 29_500 + Math.floor(Math.random() * 2000);
 
@@ -68,23 +62,12 @@ export class HpcExecutionBackend extends Backend {
   private readonly spawner: SpawnerPool;
   private readonly launcher: Launcher;
   private scheduler: ResourceScheduler | null = null;
-  private readonly queue: ComputeTask[] = [];
   private readonly options: HpcExecutionBackendOptions;
-
-  constructor(options: HpcExecutionBackendOptions = {}) {
-    super(options.name ?? 'hpc');
-    this.options = options;
-    this.spawner = new SpawnerPool({ kind: options.spawner, defaults: { maxOutputBytes: options.maxOutputBytes } });
-    this.launcherKind = options.launcher ?? 'local';
-    if (this.launcherKind === 'local') this.launcher = new LocalLauncher(this.spawner);
-    else if (this.launcherKind === 'slurm') this.launcher = new SlurmLauncher(this.spawner);
-    else if (this.launcherKind === 'mpi') this.launcher = new MpiLauncher(this.spawner);
-    else throw new BackendError(`unknown launcher "${String(this.launcherKind)}" (local, slurm, mpi)`, this.name);
-  }
-
-  static create(options: HpcExecutionBackendOptions = {}): Promise<HpcExecutionBackend> {
-    return new HpcExecutionBackend(options).start();
-  }
+  /** the running job of each process-group actor, for the chart's `stopRanks` */
+  private readonly jobs = new Map<AnyActorRef, RunningJob>();
+  private readonly groupLogic = processGroupMachine.provide({
+    actions: { stopRanks: ({ self, event }) => this.jobs.get(self)?.kill(event.type === 'STOP' ? 'canceled' : 'peer-failed') },
+  });
 
   /** Which spawner starts rank processes (known once started): `'native'` or `'node'`. */
   get spawnerKind(): SpawnerKind | null {
@@ -94,6 +77,22 @@ export class HpcExecutionBackend extends Backend {
   /** Backend snapshots, with the spawner in use. */
   override get state$(): Observable<BackendSnapshot & { spawner: SpawnerKind | null }> {
     return super.state$.pipe(map((s) => ({ ...s, spawner: this.spawner.kind })));
+  }
+
+  constructor(options: HpcExecutionBackendOptions = {}) {
+    super(checkHpcOptions(options).name ?? 'hpc');
+    this.backfill = true;
+    this.options = options;
+    this.spawner = new SpawnerPool({ kind: options.spawner, defaults: { maxOutputBytes: options.maxOutputBytes } });
+    this.launcherKind = options.launcher ?? 'local';
+    if (this.launcherKind === 'local') this.launcher = new LocalLauncher(this.spawner);
+    else if (this.launcherKind === 'slurm') this.launcher = new SlurmLauncher(this.spawner);
+    else if (this.launcherKind === 'mpi') this.launcher = new MpiLauncher(this.spawner);
+    else throw new BackendError(`unknown launcher "${String(this.launcherKind)}" (local, slurm, mpi)`, this.name);
+  }
+
+  static async create(options: HpcExecutionBackendOptions = {}): Promise<HpcExecutionBackend> {
+    return new HpcExecutionBackend(options).start();
   }
 
   /** The node inventory in use (after start). */
@@ -118,101 +117,73 @@ export class HpcExecutionBackend extends Backend {
     await this.spawner.close();
   }
 
-  accepts(task: BaseTask): boolean {
-    return task instanceof ComputeTask;
+  accepts(spec: TaskSpec): boolean {
+    return spec.kind === 'compute';
   }
 
-  override validate(task: BaseTask): void {
-    const t = task as ComputeTask;
+  override validate(spec: TaskSpec): void {
+    const t = spec as ComputeTaskSpec;
     jobShape(t.uid, t.taskBackendSpecificKwargs, t.function !== undefined);
+    if (typeof t.function === 'function') checkShippable(t.uid, t.function, 'rank process (as JSON)', 'json');
   }
 
-  protected admit(tasks: BaseTask[], ctx: SubmitContext): void {
-    for (const t of tasks) {
-      const task = t as ComputeTask;
-      sendTask(task, { type: 'QUEUE' });
-      const shape = jobShape(task.uid, task.taskBackendSpecificKwargs, task.function !== undefined);
-      const templates = shape.mode === 'parallel' ? shape.groups.flatMap((g) => Array.from({ length: g.count }, () => g.template)) : [shape.template];
-      const requests = templates.map(requestOf);
-      const why = this.scheduler!.unsatisfiable(requests);
-      if (why) {
-        sendTask(task, { type: 'FAIL', error: new ResourceError(`Task ${task.uid}: resources can never be satisfied: ${why}`, task.uid) });
-        this.release(task);
-        continue;
-      }
-      task._exec = { outputDir: ctx.sessionDir, shape, templates, requests, allocations: null, running: null, cancel: false, done: Promise.resolve() } satisfies JobEntry;
-      this.queue.push(task);
-    }
-    this.pump();
+  /** A job whose resources no node has fails at once (ResourceError) instead of waiting forever. */
+  protected override admission(handle: TaskHandle): Error | null {
+    const spec = handle.spec as ComputeTaskSpec;
+    const shape = jobShape(spec.uid, spec.taskBackendSpecificKwargs, spec.function !== undefined);
+    const templates = shape.mode === 'parallel' ? shape.groups.flatMap((g) => Array.from({ length: g.count }, () => g.template)) : [shape.template];
+    const requests = templates.map(requestOf);
+    const why = this.scheduler!.unsatisfiable(requests);
+    if (why) return new ResourceError(`Task ${spec.uid}: resources can never be satisfied: ${why}`, spec.uid);
+    handle.slot = { shape, templates, requests, allocations: null } satisfies JobEntry;
+    return null;
   }
 
-  /** FIFO with backfill: every queued job that fits now starts, in order. */
-  private pump(): void {
-    for (let i = 0; i < this.queue.length; ) {
-      const task = this.queue[i]!;
-      if (task.state !== 'QUEUED') {
-        this.queue.splice(i, 1);
-        continue;
-      }
-      const entry = task._exec as JobEntry;
-      const allocations = this.scheduler!.tryAllocate(entry.requests);
-      if (!allocations) {
-        i++;
-        continue;
-      }
-      this.queue.splice(i, 1);
-      entry.allocations = allocations;
-      entry.done = this.runJob(task, entry);
-    }
+  /** The resource scheduler is the capacity predicate (FIFO with backfill: every job that fits starts). */
+  protected override reserve(handle: TaskHandle): boolean {
+    const entry = handle.slot as JobEntry;
+    entry.allocations = this.scheduler!.tryAllocate(entry.requests);
+    return entry.allocations !== null;
   }
 
-  private async runJob(task: ComputeTask, entry: JobEntry): Promise<void> {
-    const job = this.jobSpec(task, entry);
-    sendTask(task, { type: 'START' });
-    const group = this._inspectHub.active ? this.groupActor(job) : null;
-    entry.running = this.launcher.run(job, group?.observer);
-    if (entry.cancel) entry.running.kill('canceled');
+  protected async run(handle: TaskHandle): Promise<Outcome> {
+    const h = handle as Job;
+    const entry = h.slot as JobEntry;
+    const job = { ...this.jobSpec(h.spec, entry), outputDir: h.sessionDir };
+    h.start();
+    const group = createActor(this.groupLogic, {
+      input: { uid: job.uid, launcher: this.launcherKind, worldSize: job.ranks.length },
+      inspect: this._inspectHub.active ? this._inspectHub.inspect : undefined,
+      id: `${job.uid}.group`,
+    });
+    group.subscribe({ error: () => undefined });
+    const running = this.launcher.run(job, {
+      started: (spec) => group.send({ type: 'RANK_STARTED', rank: spec.rank, node: spec.node, gpus: spec.gpus }),
+      exited: (spec, r) => group.send({ type: 'RANK_EXITED', rank: spec.rank, exitCode: r.error && r.exitCode === 0 ? 1 : r.exitCode, signal: r.signal, killed: r.killed ?? null }),
+    });
+    this.jobs.set(group, running);
+    group.start();
+    h.onAbort(() => group.send({ type: 'STOP' }));
     let results: RankResult[];
     try {
-      results = await entry.running.done;
+      results = await running.done;
     } finally {
       this.scheduler!.release(entry.allocations!);
       entry.allocations = null;
-      group?.actor.stop();
+      this.jobs.delete(group);
     }
-    this.finishJob(task, entry, results);
-    this.release(task);
-    this.pump();
+    const final = group.getSnapshot().value;
+    group.stop();
+    return this.outcomeOf(h, entry, results, final === 'stopped' || h.aborted);
   }
 
-  /**
-   * A process-group actor for the job (with rank actors as its children), fed by the launcher:
-   * materialised only while the backend is inspected, like task actors.
-   */
-  private groupActor(job: JobSpec): { actor: AnyActorRef; observer: RankObserver } {
-    const actor = createActor(processGroupMachine, {
-      input: { uid: job.uid, launcher: this.launcherKind, worldSize: job.ranks.length },
-      inspect: this._inspectHub.inspect,
-      id: `${job.uid}.group`,
-    });
-    actor.subscribe({ error: () => undefined });
-    actor.start();
-    return {
-      actor,
-      observer: {
-        started: (spec) => actor.send({ type: 'RANK_STARTED', rank: spec.rank, node: spec.node, gpus: spec.gpus }),
-        exited: (spec, r) => actor.send({ type: 'RANK_EXITED', rank: spec.rank, exitCode: r.exitCode, signal: r.signal, killed: r.killed ?? null }),
-      },
-    };
-  }
-
-  private jobSpec(task: ComputeTask, entry: JobEntry): JobSpec {
+  private jobSpec(spec: ComputeTaskSpec, entry: JobEntry): JobSpec {
     const allocs = entry.allocations!;
     const worldSize = allocs.length;
     const perNode = new Map<string, number>();
     const master = { addr: allocs[0]!.hostname, port: nextMasterPort++ };
     if (nextMasterPort > 32_000) nextMasterPort = 29_500;
-    const command = commandOf(task);
+    const command = commandOf(spec);
     const ranks: RankSpec[] = allocs.map((a, rank) => {
       const localRank = perNode.get(a.hostname) ?? 0;
       perNode.set(a.hostname, localRank + 1);
@@ -220,56 +191,44 @@ export class HpcExecutionBackend extends Backend {
       const env = { ...template.env, ...rankEnv({ rank, localRank, worldSize, node: a.hostname, gpus: a.gpus }, master) };
       return { rank, localRank, worldSize, node: a.hostname, gpus: a.gpus, cpus: a.cpus, command, template, env };
     });
-    return { uid: task.uid, ranks, outputDir: entry.outputDir };
+    return { uid: spec.uid, ranks };
   }
 
-  private finishJob(task: ComputeTask, entry: JobEntry, results: RankResult[]): void {
+  /** The job's outcome from its process group's end and its ranks' results. */
+  private outcomeOf(h: Job, entry: JobEntry, results: RankResult[], stopped: boolean): Outcome {
     results.sort((a, b) => a.rank - b.rank);
     const parallel = entry.shape.mode === 'parallel';
-    const isFunction = task.function !== undefined;
-    const ranks: RankInfo[] = results.map((r) => ({ rank: r.rank, hostname: r.hostname, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }));
-    task.ranks = parallel ? ranks : null;
+    const isFunction = h.spec.function !== undefined;
+    const ranks: RankInfo[] | null = parallel ? results.map((r) => ({ rank: r.rank, hostname: r.hostname, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr })) : null;
     const stdout = results.map((r) => r.stdout).join('');
     const stderr = results.map((r) => r.stderr).join('');
     const firstBad = results.find((r) => !r.killed && (r.exitCode !== 0 || r.error)) ?? results.find((r) => r.exitCode !== 0 || r.error);
     const exitCode = firstBad ? firstBad.exitCode : 0;
-    if (entry.cancel || results.some((r) => r.killed === 'canceled' && !firstBad)) {
-      if (sendTask(task, { type: 'CANCEL' })) return;
-    }
+    if (stopped && (!firstBad || firstBad.killed === 'canceled')) return { status: 'canceled' };
     if (!firstBad) {
       const values = results.map((r) => (isFunction ? r.returnValue : r.exitCode));
       const returnValue = parallel ? values : isFunction ? values[0] : undefined;
-      sendTask(task, { type: 'COMPLETE', returnValue, exitCode: 0, stdout, stderr });
-      return;
+      return { status: 'done', returnValue, exitCode: 0, stdout, stderr, ranks };
     }
+    const where = parallel ? `rank ${firstBad.rank} on ${firstBad.hostname}` : '';
     if (firstBad.killed === 'timeout') {
-      sendTask(task, { type: 'TIMEOUT', error: new TaskExecutionError(`Task ${task.uid}: rank ${firstBad.rank} timed out after ${entry.templates[firstBad.rank]?.options?.timeout} ms`, { taskUid: task.uid, exitCode, stderr: firstBad.stderr, signal: firstBad.signal }) });
-      return;
+      const error = processFailure(h.uid, { ...firstBad, error: null }, { label: parallel ? `rank ${firstBad.rank}` : '', timeoutMs: entry.templates[firstBad.rank]?.options?.timeout });
+      return { status: 'failed', error, timedOut: true, ranks };
     }
-    const where = parallel ? ` rank ${firstBad.rank} on ${firstBad.hostname}` : '';
     let error: Error;
     if (isFunction && firstBad.error && firstBad.exitCode === 1 && firstBad.error.name !== 'BackendError') {
-      error = rebuildError(firstBad.error); // the function threw: its own error, as on every backend
+      error = decodeError(firstBad.error); // the function threw: its own error, as on every backend
     } else if (firstBad.error?.name === 'BackendError') {
-      error = new TaskExecutionError(`Task ${task.uid}:${where} could not run: ${firstBad.error.message}`, { taskUid: task.uid }, { cause: new BackendError(firstBad.error.message, this.name) });
+      error = new TaskExecutionError(`Task ${h.uid}:${where ? ` ${where}` : ''} could not run: ${firstBad.error.message}`, { taskUid: h.uid }, { cause: new BackendError(firstBad.error.message, this.name) });
     } else {
-      const how = firstBad.signal ? `was killed by ${firstBad.signal}` : firstBad.error ? `could not start: ${firstBad.error.message}` : `exited with code ${firstBad.exitCode}`;
-      const tail = firstBad.stderr.trim().slice(-500);
-      error = new TaskExecutionError(`Task ${task.uid}${where} ${how}${tail ? `: ${tail}` : ''}`, { taskUid: task.uid, exitCode, stderr: firstBad.stderr, signal: firstBad.signal });
+      error = processFailure(h.uid, { ...firstBad, error: firstBad.error?.message ?? null }, { label: where, program: commandName(h.spec) });
     }
-    sendTask(task, { type: 'FAIL', error, exitCode, stdout, stderr });
+    return { status: 'failed', error, exitCode, stdout, stderr, ranks };
   }
+}
 
-  protected async cancelRunning(task: BaseTask): Promise<void> {
-    const entry = task._exec as JobEntry | undefined;
-    if (task.state === 'RUNNING' && entry) {
-      entry.cancel = true;
-      entry.running?.kill('canceled');
-      await entry.done;
-      return;
-    }
-    if (sendTask(task, { type: 'CANCEL' })) this.release(task);
-  }
+function commandName(spec: ComputeTaskSpec): string {
+  return spec.executable ?? 'node';
 }
 
 function requestOf(t: ProcessTemplate): RankRequest {
@@ -283,11 +242,14 @@ function requestOf(t: ProcessTemplate): RankRequest {
   };
 }
 
-function commandOf(task: ComputeTask): RankCommand {
-  if (task.executable !== undefined) return { kind: 'executable', file: task.executable, args: task.arguments };
+function commandOf(task: ComputeTaskSpec): RankCommand {
+  if (task.executable !== undefined) return { kind: 'executable', file: task.executable, args: [...task.arguments] };
   const fn = task.function!;
-  const args = task.kwargs === undefined ? task.args : [...task.args, task.kwargs];
-  if (typeof fn === 'function') return { kind: 'function', fn: { source: fn.toString() }, args };
+  const args = task.kwargs === undefined ? [...task.args] : [...task.args, task.kwargs];
+  if (typeof fn === 'function') {
+    const shipped = shipFunction(fn);
+    return { kind: 'function', fn: shipped.wire ? { source: shipped.source, wire: shipped.wire } : { source: shipped.source }, args };
+  }
   const ref = fn as ModuleFunctionRef;
   return { kind: 'function', fn: { module: moduleSpecifier(ref.module), export: ref.export }, args };
 }

@@ -1,9 +1,10 @@
 import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
 import { inferenceRequestMachine } from '../../machines/inference-request.machine.js';
-import { AITask } from '../ai-task.js';
 import { BackendError, RhapsodyError } from '../errors.js';
-import type { BaseTask } from '../task-base.js';
-import { Backend, sendTask, type SubmitContext } from './backend.js';
+import type { AITaskSpec, TaskHandle, TaskSpec } from '../run/task-handle.js';
+import { Backend } from './backend.js';
+
+type AITask = TaskHandle<AITaskSpec>;
 
 /** What every inference backend accepts besides its own options. */
 export interface InferenceOptions {
@@ -26,7 +27,6 @@ type RequestActor = Actor<typeof inferenceRequestMachine>;
 interface Entry {
   task: AITask;
   actor: RequestActor;
-  slotted: boolean;
 }
 
 /**
@@ -34,12 +34,19 @@ interface Entry {
  * done | failed | canceled, with bounded retries and backoff), granted a slot under `maxInFlight`.
  * A prompt list is one request whose prompts go out together; `response` keeps their order.
  * Subclasses implement `generate` (one prompt → text) and `target` (what errors name).
+ *
+ * @example
+ * class UpperBackend extends InferenceBackend {
+ *   constructor() { super('upper', { maxInFlight: 8 }); }
+ *   get target() { return 'upper-case echo'; }
+ *   protected async onStart() {}
+ *   protected async generate(_task: AITaskSpec, prompt: string) { return prompt.toUpperCase(); }
+ * }
  */
 export abstract class InferenceBackend extends Backend {
   readonly kind = 'inference' as const;
   protected readonly inference: Required<InferenceOptions>;
   private readonly entries = new Map<string, Entry>();
-  private readonly queue: Entry[] = [];
   private active = 0;
   private batchTimer: NodeJS.Timeout | null = null;
   private flushing = false;
@@ -56,7 +63,7 @@ export abstract class InferenceBackend extends Backend {
       requestTimeoutMs: options.requestTimeoutMs ?? 120_000,
     };
     this.requestLogic = inferenceRequestMachine.provide({
-      actors: { send: fromPromise<unknown, { uid: string; attempt: number }>(({ input, signal }) => this.perform(this.entries.get(input.uid)!.task, signal)) },
+      actors: { send: fromPromise<unknown, { uid: string; attempt: number }>(({ input, signal }) => this.perform(this.entries.get(input.uid)!.task.spec, signal)) },
     });
   }
 
@@ -64,50 +71,68 @@ export abstract class InferenceBackend extends Backend {
   abstract get target(): string;
 
   /** One prompt → generated text. Errors marked `retryable: true` are retried with backoff. */
-  protected abstract generate(task: AITask, prompt: string, signal: AbortSignal): Promise<string>;
+  protected abstract generate(task: AITaskSpec, prompt: string, signal: AbortSignal): Promise<string>;
 
-  accepts(task: BaseTask): boolean {
-    return task instanceof AITask;
+  accepts(spec: TaskSpec): boolean {
+    return spec.kind === 'ai';
   }
 
   /** One prompt as a chat: the task's system prompt, if any, then the prompt as the user's turn. */
-  protected chatMessages(task: AITask, prompt: string): Array<{ role: 'system' | 'user'; content: string }> {
+  protected chatMessages(task: AITaskSpec, prompt: string): Array<{ role: 'system' | 'user'; content: string }> {
     return task.systemPrompt ? [{ role: 'system', content: task.systemPrompt }, { role: 'user', content: prompt }] : [{ role: 'user', content: prompt }];
   }
 
-  protected admit(tasks: BaseTask[], _ctx: SubmitContext): void {
-    for (const task of tasks as AITask[]) {
-      sendTask(task, { type: 'QUEUE' });
-      const actor = createActor(this.requestLogic, {
-        id: `request:${task.uid}`,
-        input: { uid: task.uid, maxAttempts: this.inference.maxAttempts, backoffMs: this.inference.backoffMs },
-        inspect: this._inspectHub.active ? this._inspectHub.inspect : undefined,
-      });
-      const entry: Entry = { task, actor, slotted: false };
-      this.entries.set(task.uid, entry);
-      actor.subscribe({ next: (s) => this.follow(entry, s), error: () => undefined });
-      actor.start();
-      task._exec = entry;
-      this.queue.push(entry);
+  /**
+   * The in-flight limit is the capacity predicate; with micro-batching, requests are held until a
+   * batch is full or the first has waited `maxBatchWaitMs`.
+   */
+  protected override reserve(_h: TaskHandle): boolean {
+    const { maxBatchSize, maxBatchWaitMs, maxInFlight } = this.inference;
+    if (this.active >= maxInFlight) return false;
+    if (maxBatchSize > 1 && !this.flushing) {
+      if (this.waiting < maxBatchSize) {
+        this.batchTimer ??= setTimeout(() => {
+          this.batchTimer = null;
+          this.flushing = true;
+          this.pump();
+        }, maxBatchWaitMs);
+        return false;
+      }
+      this.flushing = true; // a full batch: it goes now, with whatever queued behind it
     }
-    this.pump();
+    if (this.waiting <= 1) this.flushing = false;
+    this.active++;
+    return true;
+  }
+
+  protected override released(_h: TaskHandle): void {
+    this.active--;
+  }
+
+  /** One request actor per task (queued → sending → done | failed | canceled, with retries). */
+  protected run(task: AITask): void {
+    const actor = createActor(this.requestLogic, {
+      id: `request:${task.uid}`,
+      input: { uid: task.uid, maxAttempts: this.inference.maxAttempts, backoffMs: this.inference.backoffMs },
+      inspect: this._inspectHub.active ? this._inspectHub.inspect : undefined,
+    });
+    const entry: Entry = { task, actor };
+    this.entries.set(task.uid, entry);
+    actor.subscribe({ next: (s) => this.follow(entry, s), error: () => undefined });
+    task.onAbort(() => actor.send({ type: 'CANCEL' }));
+    actor.start();
+    actor.send({ type: 'SLOT' });
   }
 
   /** Mirrors the request actor onto the task's lifecycle. */
   private follow(entry: Entry, s: SnapshotFrom<typeof inferenceRequestMachine>): void {
     const { task } = entry;
-    if (s.value === 'sending' && task.state === 'QUEUED') sendTask(task, { type: 'START' });
+    if (s.value === 'sending' && task.state === 'QUEUED') task.start();
     if (s.status !== 'done') return;
     this.entries.delete(task.uid);
-    if (entry.slotted) {
-      entry.slotted = false;
-      this.active--;
-    }
-    if (s.value === 'done') sendTask(task, { type: 'COMPLETE', response: s.context.response });
-    else if (s.value === 'canceled') sendTask(task, { type: 'CANCEL' });
-    else sendTask(task, { type: 'FAIL', error: this.asBackendError(task, s.context.error) });
-    this.release(task);
-    queueMicrotask(() => this.pump());
+    if (s.value === 'done') task.complete({ response: s.context.response });
+    else if (s.value === 'canceled') task.canceled();
+    else task.fail(this.asBackendError(task, s.context.error));
   }
 
   private asBackendError(task: AITask, error: unknown): Error {
@@ -116,33 +141,8 @@ export abstract class InferenceBackend extends Backend {
     return new BackendError(`Task ${task.uid}: ${this.target}: ${message}`, this.name, { cause: error });
   }
 
-  /** Grants slots under the in-flight limit; with micro-batching, only to a full batch or after the wait. */
-  private pump(): void {
-    while (this.queue.length && this.queue[0]!.actor.getSnapshot().status !== 'active') this.queue.shift();
-    if (this.queue.length === 0) {
-      this.flushing = false;
-      return;
-    }
-    const { maxBatchSize, maxBatchWaitMs, maxInFlight } = this.inference;
-    if (maxBatchSize > 1 && !this.flushing && this.queue.length < maxBatchSize) {
-      this.batchTimer ??= setTimeout(() => {
-        this.batchTimer = null;
-        this.flushing = true;
-        this.pump();
-      }, maxBatchWaitMs);
-      return;
-    }
-    while (this.active < maxInFlight && this.queue.length) {
-      const entry = this.queue.shift()!;
-      if (entry.actor.getSnapshot().status !== 'active') continue;
-      entry.slotted = true;
-      this.active++;
-      entry.actor.send({ type: 'SLOT' });
-    }
-  }
-
   /** One attempt: every prompt of the task, under the per-attempt deadline. */
-  private async perform(task: AITask, signal: AbortSignal): Promise<string | string[]> {
+  private async perform(task: AITaskSpec, signal: AbortSignal): Promise<string | string[]> {
     const ms = this.inference.requestTimeoutMs;
     const deadline = ms > 0 ? AbortSignal.timeout(ms) : null;
     const both = deadline ? AbortSignal.any([signal, deadline]) : signal;
@@ -156,12 +156,6 @@ export abstract class InferenceBackend extends Backend {
       }
       throw err;
     }
-  }
-
-  protected async cancelRunning(task: BaseTask): Promise<void> {
-    const entry = this.entries.get(task.uid);
-    if (entry) entry.actor.send({ type: 'CANCEL' });
-    else if (sendTask(task, { type: 'CANCEL' })) this.release(task);
   }
 
   protected async onShutdown(): Promise<void> {

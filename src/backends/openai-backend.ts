@@ -1,6 +1,7 @@
 import { chatText, postJson, redactUrl } from '../../actors/openai-client.js';
-import type { AITask } from '../ai-task.js';
+import type { AITaskSpec as AITask } from '../run/task-handle.js';
 import { InferenceBackend, type InferenceOptions } from './inference-backend.js';
+import { checkOpenAIOptions } from './options/schemas.js';
 
 export interface OpenAIInferenceBackendOptions extends InferenceOptions {
   name?: string;
@@ -71,10 +72,10 @@ export abstract class OpenAICompatibleBackend extends InferenceBackend {
  */
 export class OpenAIInferenceBackend extends OpenAICompatibleBackend {
   constructor(options: OpenAIInferenceBackendOptions) {
-    super(options);
+    super(checkOpenAIOptions(options));
   }
 
-  static create(options: OpenAIInferenceBackendOptions): Promise<OpenAIInferenceBackend> {
+  static async create(options: OpenAIInferenceBackendOptions): Promise<OpenAIInferenceBackend> {
     return new OpenAIInferenceBackend(options).start();
   }
 }

@@ -6,8 +6,10 @@ import { freePort } from '../../actors/free-port.js';
 import { modelServiceMachine, type ModelServiceEvent, type ServiceProcess } from '../../machines/model-service.machine.js';
 import { BackendError } from '../errors.js';
 import type { Policy } from '../hpc/policy.js';
+import { srunArgs } from '../hpc/srun-args.js';
 import type { InferenceOptions } from './inference-backend.js';
 import { OpenAICompatibleBackend } from './openai-backend.js';
+import { checkVllmOptions } from './options/schemas.js';
 
 export interface ServiceCommandInput {
   model: string;
@@ -55,6 +57,11 @@ export interface VllmInferenceBackendOptions extends InferenceOptions {
 
 type ServiceActor = Actor<typeof modelServiceMachine>;
 
+/** The client side of the service: requests go to its endpoint under the served name. */
+function clientOptions(o: VllmInferenceBackendOptions) {
+  return { ...o, model: o.servedModelName ?? o.model, name: o.name ?? 'vllm', endpoint: `http://${o.host ?? '127.0.0.1'}:${o.port ?? 0}/v1` };
+}
+
 /**
  * A managed model service: launches the server (vLLM by default, any OpenAI-compatible command),
  * waits for `/health`, restarts it (bounded) when it dies — requests wait for it and retry — and
@@ -68,11 +75,11 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
   private serviceActor: ServiceActor | null = null;
 
   constructor(options: VllmInferenceBackendOptions) {
-    super({ ...options, model: options.servedModelName ?? options.model, name: options.name ?? 'vllm', endpoint: `http://${options.host ?? '127.0.0.1'}:${options.port ?? 0}/v1` });
+    super(clientOptions(checkVllmOptions(options)));
     this.service = options;
   }
 
-  static create(options: VllmInferenceBackendOptions): Promise<VllmInferenceBackend> {
+  static async create(options: VllmInferenceBackendOptions): Promise<VllmInferenceBackend> {
     return new VllmInferenceBackend(options).start();
   }
 
@@ -102,10 +109,10 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
     const node = o.policy?.hostName;
     const argv =
       o.launcher === 'srun'
-        ? ['srun', '--ntasks=1', '--nodes=1', `--job-name=rhapsody-svc-${randomBytes(4).toString('hex')}`, ...(gpus.length ? [`--gpus=${gpus.length}`] : []), ...(node ? [`--nodelist=${node}`] : []), ...(o.srunArgs ?? []), ...command]
+        ? ['srun', ...srunArgs({ jobName: `rhapsody-svc-${randomBytes(4).toString('hex')}`, gpus: gpus.length, node, extra: o.srunArgs }, command)]
         : command;
     const env = { ...(o.launcher !== 'srun' && gpus.length ? { CUDA_VISIBLE_DEVICES: gpus.join(',') } : {}), ...o.env };
-    const launch = { argv, env, healthUrl: `http://${host}:${port}/health`, startTimeoutMs: o.startTimeoutMs };
+    const launch = { argv, env, healthUrl: `http://${host}:${port}/health`, startTimeoutMs: o.startTimeoutMs, onLine: (line: string) => this.reportProgress({ log: line }) };
     const logic = modelServiceMachine.provide({
       actors: {
         launch: fromPromise(({ signal }) => launchService(launch, signal)),
@@ -118,11 +125,32 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
     const actor = createActor(logic, { id: `service:${this.name}`, input: { name: this.name, maxRestarts: o.maxRestarts }, inspect: this._inspectHub.inspect });
     actor.subscribe({ error: () => undefined });
     this.serviceActor = actor.start();
+    this.reportServiceProgress(actor, argv, launch.healthUrl, o.startTimeoutMs ?? 600_000);
     actor.send({ type: 'START' });
     const s = await waitFor(actor, (x) => x.value === 'running' || x.status === 'done', { timeout: Infinity });
     if (s.value !== 'running') {
       throw new BackendError(`${command[0]} did not become healthy at ${launch.healthUrl}: ${s.context.error}`, this.name);
     }
+  }
+
+  /** `state$`'s detail follows the service: launching and waiting for health (every 5 s), healthy, restarting, failed. */
+  private reportServiceProgress(actor: ServiceActor, argv: string[], healthUrl: string, timeoutMs: number): void {
+    let since = Date.now();
+    let ticker: NodeJS.Timeout | null = null;
+    const waiting = () => `waiting for ${healthUrl}: ${Math.round((Date.now() - since) / 1000)} s of ${Math.round(timeoutMs / 1000)} s (${argv.join(' ')})`;
+    const stopTicker = () => ticker && (clearInterval(ticker), (ticker = null));
+    actor.subscribe((s) => {
+      const { restarts, maxRestarts, error } = s.context;
+      stopTicker();
+      if (s.value === 'starting') {
+        since = Date.now();
+        this.reportProgress({ detail: waiting() });
+        ticker = setInterval(() => this.reportProgress({ detail: waiting() }), 5000);
+        ticker.unref();
+      } else if (s.value === 'running') this.reportProgress({ detail: `healthy at ${this.target}` });
+      else if (s.value === 'restarting') this.reportProgress({ detail: `restarting (${restarts} of ${maxRestarts}) after: ${error}` });
+      else if (s.value === 'failed') this.reportProgress({ detail: `failed: ${error}` });
+    });
   }
 
   /** Requests wait while the service (re)starts; a service that failed for good fails them at once. */

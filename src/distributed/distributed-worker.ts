@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { compile } from '../../actors/worker-runtime.mjs';
+import { compile, encodeError } from '../../actors/wire-codec.mjs';
 import { ConcurrentExecutionBackend, type Executor } from '../backends/concurrent-backend.js';
 import { ComputeTask } from '../compute-task.js';
 import { Session } from '../session.js';
+import type { FunctionWire } from '../../actors/wire-codec.mjs';
 import { classKey, fits, keys, type JobData, type JobOutcome, type Resources, type TaskData, type TaskOutcome } from './protocol.js';
 
 export interface DistributedWorkerOptions {
@@ -44,6 +45,11 @@ export function redisOf(connection: string | RedisOptions): Redis {
  * session (so functions, async functions and executables behave exactly as on the local backend).
  * It registers itself (resources, heartbeat) so the backend can refuse what no worker can run,
  * and it never runs more than its resources allow at once.
+ *
+ * @example
+ * // what `npx rhapsody worker` runs; the prefix must match the backend's (default rhapsody-<backend name>)
+ * const worker = await startDistributedWorker({ connection: 'redis://127.0.0.1:6379', prefix: 'rhapsody-distributed', resources: { GPU: 1, CPU: 4 } });
+ * process.once('SIGTERM', () => void worker.close());
  */
 export async function startDistributedWorker(options: DistributedWorkerOptions): Promise<DistributedWorker> {
   const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -57,11 +63,16 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
   /** running tasks by uid, and uids canceled before they started (cancel messages carry uids) */
   const running = new Map<string, ComputeTask>();
   const canceled = new Set<string>();
-  // one function object per source text: compiling is not free, and the pool ships a function once
+  // one function object per source text (with its captured values): compiling is not free, and
+  // the pool ships a function once
   const functions = new Map<string, (...args: unknown[]) => unknown>();
-  const compiled = (source: string) => {
-    let fn = functions.get(source);
-    if (!fn) functions.set(source, (fn = compile(source)));
+  const compiled = (d: { source: string; wire?: FunctionWire }) => {
+    const key = d.wire ? JSON.stringify(d.wire) : d.source;
+    let fn = functions.get(key);
+    if (!fn) {
+      if (functions.size > 10_000) functions.clear();
+      functions.set(key, (fn = compile(d.wire ?? d.source)));
+    }
     return fn;
   };
   const workers = new Map<string, Worker>();
@@ -104,7 +115,7 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
     let task: ComputeTask | undefined;
     try {
       if (canceled.delete(d.uid)) return { uid: d.uid, state: 'CANCELED' };
-      const fn = d.fn ? ('source' in d.fn ? compiled(d.fn.source) : { module: d.fn.module, export: d.fn.export }) : undefined;
+      const fn = d.fn ? ('source' in d.fn ? compiled(d.fn) : { module: d.fn.module, export: d.fn.export }) : undefined;
       task = new ComputeTask({
         uid: d.uid,
         executable: d.executable,
@@ -202,8 +213,12 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
   };
 }
 
-/** A task's error as data for its outcome (TaskExecutionError's details included). */
+/** A task's error as data for its outcome (JSON: the job's return value), TaskExecutionError's details included. */
 function errorData(thrown: unknown): NonNullable<TaskOutcome['error']> {
-  const e = thrown as Error & { exitCode?: number | null; stderr?: string | null; signal?: string | null; code?: unknown };
-  return { name: e.name, message: e.message, stack: e.stack, code: e.code, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal };
+  const data: NonNullable<TaskOutcome['error']> = encodeError(thrown, { json: true });
+  if (data.name === 'TaskExecutionError') {
+    const e = thrown as { exitCode?: number | null; stderr?: string | null; signal?: string | null };
+    Object.assign(data, { exitCode: e.exitCode, stderr: e.stderr, signal: e.signal });
+  }
+  return data;
 }

@@ -1,4 +1,4 @@
-import type { ErrorData } from '../internal/remote-error.js';
+import type { ErrorData, FunctionWire } from '../../actors/wire-codec.mjs';
 
 /** Resources a task asks for or a worker offers, e.g. { GPU: 1, CPU: 4 }. */
 export type Resources = Record<string, number>;
@@ -8,7 +8,8 @@ export interface TaskData {
   uid: string;
   executable?: string;
   arguments?: string[];
-  fn?: { source: string } | { module: string; export?: string };
+  /** `wire`: the function with its captured values (JSON-safe, checked at submit) */
+  fn?: { source: string; wire?: FunctionWire } | { module: string; export?: string };
   args?: unknown[];
   kwargs?: Record<string, unknown>;
   options?: { shell?: boolean | string; cwd?: string; env?: Record<string, string>; timeout?: number };

@@ -1,8 +1,9 @@
-import type { ErrorData } from '../internal/remote-error.js';
+import type { ErrorData, FunctionWire } from '../../actors/wire-codec.mjs';
 import type { ProcessTemplate } from './process-template.js';
 
 /** A function shipped to a rank process. */
-export type RankFunction = { source: string } | { module: string; export?: string };
+/** `wire`: the function with its captured values (see actors/wire-codec.mjs). */
+export type RankFunction = { source: string; wire?: FunctionWire } | { module: string; export?: string };
 
 export type RankCommand =
   | { kind: 'executable'; file: string; args: string[] }

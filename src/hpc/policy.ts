@@ -1,4 +1,10 @@
-/** Where a process may run (Dragon's Policy.Placement). */
+/**
+ * Where a process may run (Dragon's Policy.Placement).
+ *
+ * @example
+ * new Policy({ placement: Placement.ANYWHERE, gpus: 2 }) // any node with 2 free GPUs
+ * new Policy({ placement: Placement.HOST_NAME, hostName: 'node-1' }) // same as Policy.Placement.HOST_NAME
+ */
 export enum Placement {
   ANYWHERE = 'ANYWHERE',
   HOST_NAME = 'HOST_NAME',

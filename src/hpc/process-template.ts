@@ -15,7 +15,7 @@ export interface ProcessTemplate {
   options?: { timeout?: number; launcherArgs?: string[] };
 }
 
-const policySchema = z.union([
+export const policySchema = z.union([
   z.instanceof(Policy),
   z
     .object({

@@ -1,6 +1,7 @@
 import { LlamaEngine, type LlamaEngineOptions } from '../../actors/llama-engine.js';
 // through the package's public name, so the built subpath shares the main bundle's classes
-import { InferenceBackend, type AITask, type InferenceOptions } from 'rhapsody';
+import { InferenceBackend, type AITaskSpec as AITask, type InferenceOptions } from 'rhapsody';
+import { checkLlamaOptions } from './llama-options.js';
 
 export interface LlamaCppInferenceBackendOptions extends LlamaEngineOptions, InferenceOptions {
   name?: string;
@@ -21,11 +22,11 @@ export class LlamaCppInferenceBackend extends InferenceBackend {
 
   constructor(options: LlamaCppInferenceBackendOptions) {
     // the engine queues by itself; the in-flight limit only bounds what waits inside it
-    super(options.name ?? 'llama', { maxInFlight: 1024, maxAttempts: 1, ...options });
+    super(checkLlamaOptions(options).name ?? 'llama', { maxInFlight: 1024, maxAttempts: 1, ...options });
     this.engineOptions = options;
   }
 
-  static create(options: LlamaCppInferenceBackendOptions): Promise<LlamaCppInferenceBackend> {
+  static async create(options: LlamaCppInferenceBackendOptions): Promise<LlamaCppInferenceBackend> {
     return new LlamaCppInferenceBackend(options).start();
   }
 
@@ -34,12 +35,14 @@ export class LlamaCppInferenceBackend extends InferenceBackend {
   }
 
   protected async onStart(): Promise<void> {
+    this.reportProgress({ detail: `loading ${this.engineOptions.modelPath}` });
     this.engine = await LlamaEngine.load(this.engineOptions);
+    this.reportProgress({ detail: null, log: `loaded ${this.engine.modelName}: ${this.engine.parallel} sequences` });
   }
 
   protected async generate(task: AITask, prompt: string, signal: AbortSignal): Promise<string> {
     const g = await this.engine!.generate(
-      { messages: this.chatMessages(task, prompt), maxTokens: task.maxTokens, temperature: task.temperature, topP: task.topP, topK: task.topK, stop: task.stopSequences },
+      { messages: this.chatMessages(task, prompt), maxTokens: task.maxTokens, temperature: task.temperature, topP: task.topP, topK: task.topK, stop: task.stopSequences ? [...task.stopSequences] : undefined },
       signal,
     );
     return g.text;

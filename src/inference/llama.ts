@@ -5,5 +5,5 @@ export { startModelServer } from './model-server.js';
 export type { ModelServer, ModelServerOptions } from './model-server.js';
 export { LlamaEngine } from '../../actors/llama-engine.js';
 export type { LlamaEngineOptions, GenerationRequest, Generation, ChatMessage } from '../../actors/llama-engine.js';
-export { writeTinyModel, TINY_MODEL_SENTENCE } from 'rhapsody';
-export type { TinyModelOptions } from 'rhapsody';
+export { writeTinyModel, TINY_MODEL_SENTENCE } from 'rhapsody/testing';
+export type { TinyModelOptions } from 'rhapsody/testing';

@@ -30,6 +30,12 @@ class HttpError extends Error {
  * A small OpenAI-compatible server over the embedded engine: `GET /health`, `GET /v1/models`,
  * `POST /v1/completions` (a prompt or a list of prompts), `POST /v1/chat/completions` (SSE with
  * `stream: true`). Requests beyond the context's sequences queue; none is refused for load.
+ *
+ * @example
+ * import { startModelServer, writeTinyModel } from 'rhapsody/inference/llama';
+ * const server = await startModelServer({ modelPath: writeTinyModel().path, port: 0 });
+ * const llm = await OpenAIInferenceBackend.create({ endpoint: server.endpoint, model: server.modelName });
+ * await server.close();
  */
 export async function startModelServer(options: ModelServerOptions): Promise<ModelServer> {
   const engine = await LlamaEngine.load(options);

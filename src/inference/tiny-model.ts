@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GgufType as G, writeGguf, type GgufTensor, type GgufValue } from './gguf.js';
@@ -6,6 +6,13 @@ import { GgufType as G, writeGguf, type GgufTensor, type GgufValue } from './ggu
 /**
  * The sentence the tiny model tells. Greedy decoding continues it from wherever a prompt ends inside
  * it, and starts it from the beginning after anything else (a chat turn ends in "\n").
+ *
+ * @example
+ * import { TINY_MODEL_SENTENCE, writeTinyModel } from 'rhapsody/testing';
+ * const llm = await LlamaCppInferenceBackend.create({ modelPath: writeTinyModel().path });
+ * await using session = new Session({ backends: [llm] });
+ * const [answer] = await session.submitTasks([new AITask({ prompt: 'Tell me about the run', model: 'tiny' })]);
+ * (await answer).response === TINY_MODEL_SENTENCE; // true
  */
 export const TINY_MODEL_SENTENCE = 'The quick robot ran a simulation and wrote short summary of all results for every team member';
 
@@ -28,12 +35,17 @@ export interface TinyModelOptions {
  * byte-identical for the same options. Its weights make the next token depend on the last one only
  * (a one-hot "bigram" signal dominates the residual stream) while attention and FFN still compute,
  * so greedy output is exact: {@link TINY_MODEL_SENTENCE}, then end of text. Without a path it writes
- * `tiny.gguf` in a fresh temporary directory.
+ * `tiny.gguf` in a fresh temporary directory, which is removed when the process exits or when the
+ * result is disposed, whichever comes first; a path given is the caller's and is left alone.
+ *
+ * @example
+ * import { writeTinyModel } from 'rhapsody/testing';
+ * using model = writeTinyModel(); // the temporary directory goes at the end of the block
+ * const llama = await LlamaCppInferenceBackend.create({ modelPath: model.path });
  */
-export function writeTinyModel(
-  path = join(mkdtempSync(join(tmpdir(), 'rhapsody-tiny-')), 'tiny.gguf'),
-  options: TinyModelOptions = {},
-): { path: string; bytes: number; vocabulary: number } {
+export function writeTinyModel(path?: string, options: TinyModelOptions = {}): TinyModel {
+  const temp = path === undefined ? makeTempDir() : null;
+  const file = path ?? join(temp!, 'tiny.gguf');
   const nEmbd = options.embedding ?? 64;
   const nLayer = options.layers ?? 2;
   const nHead = options.heads ?? 4;
@@ -139,7 +151,34 @@ export function writeTinyModel(
     'tokenizer.ggml.add_eos_token': { type: G.BOOL, value: false },
     'tokenizer.chat_template': { type: G.STRING, value: chatml },
   };
-  return { path, bytes: writeGguf(path, metadata, tensors), vocabulary: nVocab };
+  return { path: file, bytes: writeGguf(file, metadata, tensors), vocabulary: nVocab, [Symbol.dispose]: () => { if (temp) removeTempDir(temp); } };
+}
+
+/** A written model; disposing it removes the temporary directory it was written to, if any. */
+export interface TinyModel extends Disposable {
+  path: string;
+  bytes: number;
+  vocabulary: number;
+}
+
+/** Temporary directories made here and not yet removed: they go when the process exits. */
+const tempDirs = new Set<string>();
+
+function makeTempDir(): string {
+  if (tempDirs.size === 0) process.once('exit', removeAllTempDirs);
+  const dir = mkdtempSync(join(tmpdir(), 'rhapsody-tiny-'));
+  tempDirs.add(dir);
+  return dir;
+}
+
+function removeTempDir(dir: string): void {
+  if (!tempDirs.delete(dir)) return;
+  rmSync(dir, { recursive: true, force: true });
+  if (tempDirs.size === 0) process.off('exit', removeAllTempDirs);
+}
+
+function removeAllTempDirs(): void {
+  for (const dir of tempDirs) removeTempDir(dir);
 }
 
 /** Deterministic standard normal samples (xorshift32 + Box–Muller). */

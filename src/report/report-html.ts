@@ -103,7 +103,13 @@ function linePlot(title: string, run: RunModel, series: Array<{ name: string; co
   return `<figure class="plot"><figcaption>${esc(title)} (max ${max.toFixed(1)} ${unit}) ${legend}</figcaption><svg width="${w}" height="${h}" xmlns="http://www.w3.org/2000/svg"><line x1="40" y1="${h - 20}" x2="${w - 10}" y2="${h - 20}" stroke="#999"/>${lines}</svg></figure>`;
 }
 
-/** A self-contained HTML page (inline CSS and SVG, no scripts, no external resources). */
+/**
+ * A self-contained HTML page (inline CSS and SVG, no scripts, no external resources).
+ *
+ * @example
+ * import { parseRun, renderReport } from 'rhapsody/report';
+ * await writeFile('report.html', renderReport(parseRun(await readFile('run.jsonl', 'utf8'))));
+ */
 export function renderReport(run: RunModel): string {
   const counts: Record<string, number> = {};
   for (const t of run.tasks) counts[t.state] = (counts[t.state] ?? 0) + 1;

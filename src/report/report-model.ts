@@ -30,7 +30,14 @@ const STATE_OF: Record<string, TaskStateName> = {
   'task.completed': 'DONE', 'task.failed': 'FAILED', 'task.canceled': 'CANCELED',
 };
 
-/** Reads a telemetry checkpoint (JSONL). Tolerates a truncated or partly corrupt file. */
+/**
+ * Reads a telemetry checkpoint (JSONL). Tolerates a truncated or partly corrupt file.
+ *
+ * @example
+ * import { parseRun } from 'rhapsody/report';
+ * const run = parseRun(await readFile('run.jsonl', 'utf8'));
+ * console.log(run.tasks.length, run.badLines, run.ended);
+ */
 export function parseRun(text: string): RunModel {
   const tasks = new Map<string, ReportTask>();
   const samples: ResourceSample[] = [];

@@ -1,5 +1,5 @@
 import { SpanStatusCode, type Counter, type Histogram, type Meter, type Tracer } from '@opentelemetry/api';
-import type { BaseTask } from '../task-base.js';
+import type { TaskRun } from '../run/task-run.js';
 import type { ResourceReading } from './telemetry-events.js';
 
 /** Structural types of the SDK pieces a caller hands us (the SDKs are optional peers). */
@@ -69,28 +69,28 @@ export class OtelBridge {
   }
 
   /** Records a terminal task. */
-  taskEnded(task: BaseTask): void {
+  taskEnded(task: TaskRun): void {
     const attrs = { 'rhapsody.backend': task.backend ?? '', 'rhapsody.state': task.state };
     if (this.meter) {
       this.tasks!.add(1, attrs);
-      this.total!.record(task._endedAt - task._submittedAt, attrs);
-      if (task._startedAt > 0) {
-        this.queue!.record(task._startedAt - task._submittedAt, attrs);
-        this.execution!.record(task._endedAt - task._startedAt, attrs);
+      this.total!.record(task.endedAt - task.submittedAt, attrs);
+      if (task.startedAt > 0) {
+        this.queue!.record(task.startedAt - task.submittedAt, attrs);
+        this.execution!.record(task.endedAt - task.startedAt, attrs);
       }
     }
     if (this.tracer) {
       const span = this.tracer.startSpan('rhapsody.task', {
-        startTime: epoch(task._submittedAt),
+        startTime: epoch(task.submittedAt),
         attributes: {
           'rhapsody.task.uid': task.uid,
           ...attrs,
           ...(task.exitCode !== null ? { 'rhapsody.task.exit_code': task.exitCode } : {}),
         },
       });
-      if (task._startedAt > 0) span.addEvent('started', epoch(task._startedAt));
+      if (task.startedAt > 0) span.addEvent('started', epoch(task.startedAt));
       if (task.state === 'FAILED') span.setStatus({ code: SpanStatusCode.ERROR, message: task.exception?.message });
-      span.end(epoch(task._endedAt));
+      span.end(epoch(task.endedAt));
     }
   }
 

@@ -3,7 +3,8 @@ import type { TaskStateName } from '../../machines/task.machine.js';
 import { CheckpointWriter } from '../../actors/checkpoint-writer.js';
 import { ResourceSampler } from '../../actors/resource-sampler.js';
 import { RhapsodyError } from '../errors.js';
-import type { BaseTask } from '../task-base.js';
+import { checkpointFile } from './checkpoint-path.js';
+import type { TaskRun } from '../run/task-run.js';
 import { LatencyHistogram, type HistogramSnapshot } from './latency-histogram.js';
 import { OtelBridge, type MetricReaderLike, type SpanProcessorLike } from './otel-bridge.js';
 import { EVENT_FOR_STATE, type ResourceSample, type TelemetryEvent } from './telemetry-events.js';
@@ -11,7 +12,10 @@ import { EVENT_FOR_STATE, type ResourceSample, type TelemetryEvent } from './tel
 export interface TelemetryOptions {
   /** ms between resource samples; 0 turns sampling off. Default 1000. */
   resourcePollInterval?: number;
-  /** JSONL file that receives every event. */
+  /**
+   * JSONL file that receives every event; or a directory (existing, or ending in `/`), which gets
+   * `<session uid>.<unix seconds>.telemetry.jsonl` inside, as the Python original's `checkpoint_path`.
+   */
   checkpointPath?: string;
   /** ms between checkpoint flushes. Default 1000. */
   checkpointInterval?: number;
@@ -66,6 +70,11 @@ const TYPE_JSON: Record<string, string> = Object.fromEntries(
  * Session telemetry: typed lifecycle events (`events$`), a JSONL checkpoint of every event,
  * OpenTelemetry spans and metrics, resource samples, and a summary. Never changes what tasks do:
  * a failing exporter or checkpoint becomes a `telemetry.error` event.
+ *
+ * @example
+ * const telemetry: TelemetryManager = await session.startTelemetry({ checkpointPath: 'run.jsonl' });
+ * telemetry.events$.subscribe((e) => e.type === 'task.failed' && console.error(e.uid, e.error));
+ * console.log(telemetry.summary().counts.DONE, telemetry.readMetrics().latency.total);
  */
 export class TelemetryManager {
   readonly events$: Observable<TelemetryEvent>;
@@ -101,13 +110,14 @@ export class TelemetryManager {
     let checkpoint: CheckpointWriter | null = null;
     let manager: TelemetryManager | undefined;
     if (options.checkpointPath) {
-      checkpoint = new CheckpointWriter(options.checkpointPath, options.checkpointInterval ?? 1000, (err) =>
-        manager?.reportError('checkpoint', `checkpoint ${options.checkpointPath} stopped: ${err.message}`),
+      const file = await checkpointFile(options.checkpointPath, host.uid);
+      checkpoint = new CheckpointWriter(file, options.checkpointInterval ?? 1000, (err) =>
+        manager?.reportError('checkpoint', `checkpoint ${file} stopped: ${err.message}`),
       );
       try {
         await checkpoint.open();
       } catch (err) {
-        throw new RhapsodyError(`Telemetry: cannot write the checkpoint file ${options.checkpointPath}: ${(err as Error).message}`, { cause: err });
+        throw new RhapsodyError(`Telemetry: cannot write the checkpoint file ${file}: ${(err as Error).message}`, { cause: err });
       }
     }
     let otel: OtelBridge;
@@ -163,7 +173,7 @@ export class TelemetryManager {
   }
 
   /** @internal A task entered `state` (the session calls this on every transition). */
-  _taskState(task: BaseTask, state: TaskStateName): void {
+  _taskState(task: TaskRun, state: TaskStateName): void {
     if (this.stopped) return;
     this.eventCount++;
     const terminal = state === 'DONE' || state === 'FAILED' || state === 'CANCELED';
@@ -192,15 +202,15 @@ export class TelemetryManager {
     if (terminal) this.taskEnded(task);
   }
 
-  private taskEnded(task: BaseTask): void {
-    this.total.record(task._endedAt - task._submittedAt);
-    if (task._startedAt > 0) {
-      this.queue.record(task._startedAt - task._submittedAt);
-      this.execution.record(task._endedAt - task._startedAt);
+  private taskEnded(task: TaskRun): void {
+    this.total.record(task.endedAt - task.submittedAt);
+    if (task.startedAt > 0) {
+      this.queue.record(task.startedAt - task.submittedAt);
+      this.execution.record(task.endedAt - task.startedAt);
     }
     const span: TaskSpan = {
       uid: task.uid, backend: task.backend, state: task.state, exitCode: task.exitCode,
-      submitted: epoch(task._submittedAt), started: task._startedAt > 0 ? epoch(task._startedAt) : null, ended: epoch(task._endedAt),
+      submitted: epoch(task.submittedAt), started: task.startedAt > 0 ? epoch(task.startedAt) : null, ended: epoch(task.endedAt),
     };
     if (this.spans.length < this.maxSpans) this.spans.push(span);
     else {
@@ -243,6 +253,11 @@ export class TelemetryManager {
   readMetrics(): TelemetryMetrics {
     const s = this.summary();
     return { tasks: s.counts, latency: s.latency, resources: s.lastResources };
+  }
+
+  /** The checkpoint file being written (inside `checkpointPath` when that is a directory); null without one. */
+  get checkpointPath(): string | null {
+    return this.checkpoint?.path ?? null;
   }
 
   /** Flushes the checkpoint now. */

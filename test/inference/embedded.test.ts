@@ -1,7 +1,8 @@
 // The embedded engine (real node-llama-cpp, real tiny GGUF generated here) behind AITasks.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AITask, Session, TaskCanceledError, TINY_MODEL_SENTENCE, writeTinyModel } from '../../src/index.js';
+import { AITask, Session, TaskCanceledError } from '../../src/index.js';
+import { TINY_MODEL_SENTENCE, writeTinyModel } from '../../src/testing.js';
 import { LlamaCppInferenceBackend } from '../../src/inference/llama.js';
 import { SENTENCE, tinyModel } from './model-fixture.js';
 

@@ -98,6 +98,7 @@ describe.sequential('HpcExecutionBackend, SLURM launcher', () => {
     const e04 = await runExample('examples/04-gpu-affinity.ts', 'slurm', env);
     const e05 = await runExample('examples/05-heterogeneous.ts', 'slurm', env);
     checkHpcExamples({ e03, e04, e05 });
+    for (const out of [e03, e04, e05]) expect(out).not.toContain('pretend GPUs'); // SLURM's own GPUs
     expect(e03).toMatch(/on n[12]"/);
     await noStepsLeft();
   }, 180_000);

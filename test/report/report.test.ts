@@ -7,7 +7,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ComputeTask, ConcurrentExecutionBackend, Session, parseRun, renderReport } from '../../src/index.js';
+import { ComputeTask, ConcurrentExecutionBackend, Session } from '../../src/index.js';
+import { parseRun, renderReport } from '../../src/report.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';

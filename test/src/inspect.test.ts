@@ -1,6 +1,7 @@
 import { createInspector } from '@statelyai/inspect';
 import { describe, expect, it } from 'vitest';
 import { ComputeTask, ConcurrentExecutionBackend, Session } from '../../src/index.js';
+import { runOf } from '../../src/task-base.js';
 
 interface Seen { type: string; sessionId: string; src?: string; event?: { type: string }; snapshotValue?: unknown }
 
@@ -36,7 +37,7 @@ describe('inspection', () => {
     await using session = new Session({ backends: [new ConcurrentExecutionBackend({ executor: 'inline' })] });
     const t = new ComputeTask({ function: () => 1 });
     await session.submitTasks([t]);
-    expect(t._actor).toBeNull();
+    expect(runOf(t)!.actor).toBeNull();
     await t;
   });
 });

@@ -23,13 +23,21 @@ describe('watchProgress', () => {
     expect(writes.some((w) => /running [1-5]/.test(w))).toBe(true);
   });
 
-  it('is quiet when the stream is not a TTY', async () => {
+  it('prints plain lines (no escapes, one per change) when the stream is not a TTY', async () => {
     await using session = new Session({ backends: [new ConcurrentExecutionBackend({ executor: 'inline' })] });
     const { writes, stream } = fakeStream(false);
-    const p = watchProgress(session, { stream, interval: 5 });
-    await new Promise((r) => setTimeout(r, 30));
+    const p = watchProgress(session, { stream, plainInterval: 10 });
+    await new Promise((r) => setTimeout(r, 40)); // nothing changes: one line, not one per tick
+    expect(writes).toHaveLength(1);
+    const tasks = Array.from({ length: 4 }, () => new ComputeTask({ function: async () => new Promise((r) => setTimeout(r, 30)) }));
+    await session.submitTasks(tasks);
+    await session.waitTasks(tasks);
     p[Symbol.dispose]();
-    expect(writes).toEqual([]);
+    expect(writes.length).toBeGreaterThan(1);
+    for (const w of writes) expect(w).toMatch(/^\[[#-]{24}\] \d+\/\d+ done \d+ failed 0 canceled 0 running \d+ queued \d+ · \d+ tasks\/s( · ETA [\d.]+s)?\n$/);
+    expect(writes.at(-1)).toMatch(/^\[#{24}\] 4\/4 done 4 /);
+    const counts = writes.map((w) => w.slice(0, w.indexOf(' · ')));
+    expect(new Set(counts).size).toBe(counts.length);
   });
 });
 

@@ -1,0 +1,166 @@
+import type { AnyActorRef } from 'xstate';
+import type { TaskMachineEvent, TaskStateName } from '../../machines/task.machine.js';
+import type { TaskResult, TaskSnapshot } from '../task-types.js';
+import type { FailureDetails, Outcome, RankInfo, RunResult, TaskHandle, TaskSpec } from './task-handle.js';
+
+/** Where a run's events go (the session's run registry). */
+export interface RunDriver {
+  send(run: TaskRun, event: TaskMachineEvent): boolean;
+}
+
+/** Told when one of its runs is terminal (the backend that ran it). */
+export interface RunOwner {
+  /** @internal */
+  _runEnded(run: TaskRun): void;
+}
+
+const noop = (): void => undefined;
+
+/**
+ * The one record of a submitted task, owned by the session's run registry: its state, results,
+ * timestamps, future and abort. The user's task object reads it through getters; the backend that
+ * runs it sees it as a `TaskHandle`. Nothing else keeps per-task state.
+ */
+export class TaskRun implements TaskHandle {
+  readonly uid: string;
+  readonly spec: TaskSpec;
+  readonly sessionDir: string;
+  state: TaskStateName = 'NEW';
+  backend: string | null;
+  stdout: string | null = null;
+  stderr: string | null = null;
+  exitCode: number | null = null;
+  returnValue: unknown = undefined;
+  response: unknown = undefined;
+  exception: Error | null = null;
+  ranks: RankInfo[] | null = null;
+  attempt = 0;
+  /** performance.now() at submit / start / end (0 = not yet) */
+  submittedAt = 0;
+  startedAt = 0;
+  endedAt = 0;
+  readonly future: Promise<TaskResult>;
+  /** the materialised task actor, while inspected */
+  actor: AnyActorRef | null = null;
+  /** backend-private data for this run (a pool entry, an allocation, …) */
+  slot: unknown = undefined;
+  owner: RunOwner | null = null;
+  resolve: ((r: TaskResult) => void) | null = null;
+  reject: ((e: Error) => void) | null = null;
+  aborted = false;
+  private abortController: AbortController | null = null;
+  private abortListeners: Array<() => void> | null = null;
+  private endWaiters: Array<() => void> | null = null;
+  readonly #driver: RunDriver;
+  /** the user's task, only to build snapshots of it (backends never see it) */
+  readonly #task: { toJSON(): TaskSnapshot };
+
+  constructor(task: { toJSON(): TaskSnapshot }, spec: TaskSpec, backend: string | null, sessionDir: string, driver: RunDriver) {
+    this.uid = spec.uid;
+    this.spec = spec;
+    this.backend = backend;
+    this.sessionDir = sessionDir;
+    this.#driver = driver;
+    this.#task = task;
+    this.future = new Promise<TaskResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // an ignored failure must not crash the host as an unhandled rejection
+    this.future.catch(noop);
+  }
+
+  /** A plain snapshot of the task (`task.toJSON()`). */
+  snapshot(): TaskSnapshot {
+    return this.#task.toJSON();
+  }
+
+  result(): TaskResult {
+    return {
+      uid: this.uid,
+      state: this.state,
+      backend: this.backend,
+      stdout: this.stdout,
+      stderr: this.stderr,
+      exitCode: this.exitCode,
+      returnValue: this.returnValue,
+      response: this.response,
+    };
+  }
+
+  get signal(): AbortSignal {
+    if (!this.abortController) {
+      this.abortController = new AbortController();
+      if (this.aborted) this.abortController.abort();
+    }
+    return this.abortController.signal;
+  }
+
+  onAbort(listener: () => void): void {
+    if (this.aborted) listener();
+    else (this.abortListeners ??= []).push(listener);
+  }
+
+  /** Cancels the run: fires its abort listeners and signal (once). False if nothing listened. */
+  abort(): boolean {
+    if (this.aborted) return true;
+    this.aborted = true;
+    const heard = this.abortController !== null || this.abortListeners !== null;
+    this.abortController?.abort();
+    const listeners = this.abortListeners;
+    this.abortListeners = null;
+    if (listeners) for (const l of listeners) l();
+    return heard;
+  }
+
+  /** Resolves when the run is terminal. */
+  ended(): Promise<void> {
+    if (this.endedAt > 0) return Promise.resolve();
+    return new Promise<void>((r) => (this.endWaiters ??= []).push(r));
+  }
+
+  /** @internal the registry marks the run terminal */
+  _end(): void {
+    this.abortListeners = null;
+    this.slot = undefined;
+    const waiters = this.endWaiters;
+    this.endWaiters = null;
+    if (waiters) for (const w of waiters) w();
+  }
+
+  start(): void {
+    this.#driver.send(this, { type: 'START' });
+  }
+
+  requeue(): void {
+    this.#driver.send(this, { type: 'QUEUE' });
+  }
+
+  complete(result: RunResult = {}): void {
+    if (result.ranks !== undefined) this.ranks = result.ranks;
+    this.#driver.send(this, {
+      type: 'COMPLETE',
+      returnValue: result.returnValue,
+      response: result.response,
+      exitCode: result.exitCode,
+      stdout: result.stdout,
+      stderr: result.stderr,
+    });
+  }
+
+  fail(error: Error, details: FailureDetails = {}): void {
+    if (details.ranks !== undefined) this.ranks = details.ranks;
+    if (details.timedOut) this.#driver.send(this, { type: 'TIMEOUT', error });
+    else this.#driver.send(this, { type: 'FAIL', error, exitCode: details.exitCode, stdout: details.stdout, stderr: details.stderr });
+  }
+
+  canceled(): void {
+    this.#driver.send(this, { type: 'CANCEL' });
+  }
+
+  settle(outcome: Outcome): void {
+    if (outcome.status === 'done') this.complete(outcome);
+    else if (outcome.status === 'failed') this.fail(outcome.error, outcome);
+    else this.canceled();
+  }
+}
