@@ -112,6 +112,10 @@ describe('wait modes', () => {
 
   it('waitTasks rejects TimeoutError without disturbing the tasks', async () => {
     await using session = new Session({ backends: [backend()] });
+    // the worker threads up first (backend start no longer hides their start-up: spawners start fast)
+    const warm = new ComputeTask({ function: () => 0 });
+    await session.submitTasks([warm]);
+    await warm;
     const quick = new ComputeTask({ function: () => 1 });
     const slow = new ComputeTask({ function: async () => { await new Promise((r) => setTimeout(r, 400)); return 'late'; } });
     await session.submitTasks([quick, slow]);
