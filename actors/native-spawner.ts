@@ -7,8 +7,13 @@ import { DEFAULT_OUTPUT_CAP, overflowNote } from './output-cap.mjs';
 import { MAX_DISPATCH, killGroup, processGone, type KillFn, type Overflow, type SpawnOsError, type SpawnRequest, type SpawnResult, type Spawner } from './process-spawner.js';
 
 // request flags and reply codes of the helper's protocol (see native-spawner.c)
-const F_STDIN = 1, F_OUT_IGNORE = 2, F_ERR_IGNORE = 4, F_ERR_MERGE = 8, F_KEEP_GROUP = 16;
-const O_OUT_SPILLED = 1, O_ERR_SPILLED = 2;
+const F_STDIN = 1,
+  F_OUT_IGNORE = 2,
+  F_ERR_IGNORE = 4,
+  F_ERR_MERGE = 8,
+  F_KEEP_GROUP = 16;
+const O_OUT_SPILLED = 1,
+  O_ERR_SPILLED = 2;
 const KILLED = [null, 'canceled', 'timeout'] as const;
 const signalName = new Map(Object.entries(constants.signals).map(([k, v]) => [v as number, k]));
 const errnoName = new Map(Object.entries(constants.errno).map(([k, v]) => [v as number, k]));
@@ -108,7 +113,8 @@ export class NativeSpawner implements Spawner {
     const req = p.req;
     if (errno) {
       const osError = osErrorOf(req, errno, stage);
-      return p.resolve({ exitCode: null, signal: null, stdout: '', stderr: '', killed: null, error: osError.message, osError });
+      p.resolve({ exitCode: null, signal: null, stdout: '', stderr: '', killed: null, error: osError.message, osError });
+      return;
     }
     const cap = req.maxOutputBytes ?? DEFAULT_OUTPUT_CAP;
     let overflow: SpawnResult['overflow'] = null;

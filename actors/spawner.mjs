@@ -77,10 +77,11 @@ async function run(req) {
     entry.exited = true;
     // a finished task's leftovers (`cmd &`) go with it, as SLURM does for a step
     if (entry.killed || !req.keepProcessGroup) killGroup(entry, 'SIGKILL');
-    else setTimeout(() => {
-      sub.stdout?.destroy();
-      sub.stderr?.destroy();
-    }, DRAIN_MS).unref();
+    else
+      setTimeout(() => {
+        sub.stdout?.destroy();
+        sub.stderr?.destroy();
+      }, DRAIN_MS).unref();
   });
   const r = await sub;
   if (entry.timer) clearTimeout(entry.timer);

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -158,7 +158,7 @@ describe.each(['native', 'node'] as const)('spawner failures (%s spawner)', (spa
 
   it('the environment is read at submit: process.env changes after start reach later executables', async () => {
     const s = await newSession();
-    const read = () => new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo "${RH_LATE_VAR:-unset}:$RH_TASK_VAR"'], taskBackendSpecificKwargs: { env: { RH_TASK_VAR: 't' } } });
+    const read = () => new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo "$' + '{RH_LATE_VAR:-unset}:$RH_TASK_VAR"'], taskBackendSpecificKwargs: { env: { RH_TASK_VAR: 't' } } });
     const before = read();
     await s.submitTasks([before]);
     await before;
