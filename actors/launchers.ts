@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { envSnapshot } from './env-snapshot.js';
 import type { JobSpec, RankResult } from '../src/hpc/job.js';
 import type { NodeInfo } from '../src/hpc/resource-scheduler.js';
 import { srunArgs } from '../src/hpc/srun-args.js';
@@ -25,13 +27,15 @@ export class LocalLauncher implements Launcher {
   }
 
   run(job: JobSpec, observer?: RankObserver): RunningJob {
+    const baseEnv = envSnapshot(); // process.env when the job starts, once for its ranks
     return runRankGroup(
       job,
       this.spawner,
       (spec) => {
         const { file, args, input } = rankProcess(spec);
         const o = spec.template.options;
-        return { file, args, input, cwd: spec.template.cwd, env: spec.env, timeout: o?.timeout, stdout: spec.template.stdout, stderr: spec.template.stderr };
+        const spillPrefix = job.outputDir ? join(job.outputDir, `${job.uid}.rank${spec.rank}`) : undefined;
+        return { file, args, input, cwd: spec.template.cwd, env: spec.env, baseEnv, timeout: o?.timeout, stdout: spec.template.stdout, stderr: spec.template.stderr, spillPrefix };
       },
       undefined,
       observer,

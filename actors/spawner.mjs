@@ -1,11 +1,17 @@
-// The spawner: a small, long-lived Node process that starts executables with execa for the host.
+// The Node spawner: a small, long-lived Node process that starts executables with execa for the host
+// (used where the native spawner is not built, or with `spawner: 'node'`).
 // fork() copies the page tables of the forking process, so spawning from a host that holds a large
 // heap gets slower as it grows; this process stays small, so its spawn rate does not.
-// Each process gets its own process group, so a cancel or timeout kills grandchildren too.
+// Each process gets its own process group, so a cancel or timeout kills grandchildren too; when the
+// process exits, what is left of its group is killed as well (unless the request keeps it).
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { execa } from 'execa';
+import { overflowNote } from './output-cap.mjs';
 
-const GRACE_MS = 1000;
-const running = new Map(); // id → { sub, pid, killed, timer }
+const DRAIN_MS = 100; // after the main process exited, how long a kept leftover may hold its pipes
+const running = new Map(); // id → { pid, killed, timer, force }
+let baseEnv = {};
 
 function killGroup(entry, signal) {
   if (!entry.pid) return;
@@ -15,16 +21,28 @@ function killGroup(entry, signal) {
 }
 
 function stop(entry, reason) {
-  if (entry.killed) return;
+  if (entry.killed || entry.exited) return;
   entry.killed = reason;
   killGroup(entry, 'SIGTERM');
-  entry.force = setTimeout(() => killGroup(entry, 'SIGKILL'), GRACE_MS);
+  entry.force = setTimeout(() => killGroup(entry, 'SIGKILL'), entry.grace);
+}
+
+function osError(req, r) {
+  const c = r.cause ?? {};
+  const badCwd = /The "cwd" option is invalid/.test(r.originalMessage ?? '');
+  return {
+    code: String(c.code ?? r.code ?? 'UNKNOWN'),
+    errno: typeof c.errno === 'number' ? c.errno : 0,
+    syscall: badCwd ? 'chdir' : String(c.syscall ?? `spawn ${req.file}`),
+    path: badCwd ? req.cwd : req.file,
+    message: badCwd ? `cwd ${req.cwd} cannot be used: ${c.code ?? r.code}` : String(c.message ?? r.originalMessage ?? r.shortMessage),
+  };
 }
 
 async function run(req) {
   const stdout = req.stdoutFile ? { file: req.stdoutFile } : req.stdout === 'ignore' ? 'ignore' : 'pipe';
   const stderr = req.stderrFile ? { file: req.stderrFile } : req.stderr === 'ignore' ? 'ignore' : 'pipe';
-  const entry = { pid: 0, killed: null, timer: null, force: null };
+  const entry = { pid: 0, killed: null, exited: false, timer: null, force: null, grace: req.grace ?? 1000 };
   running.set(req.id, entry);
   let sub;
   try {
@@ -39,39 +57,97 @@ async function run(req) {
       detached: true,
       shell: req.shell ?? false,
       cwd: req.cwd,
-      env: req.env,
+      // the runtime's environment when the task was submitted, with the task's own over it
+      env: req.env ? { ...baseEnv, ...req.env } : baseEnv,
+      extendEnv: false,
       stripFinalNewline: false,
     });
   } catch (err) {
     running.delete(req.id);
-    return reply({ id: req.id, exitCode: null, signal: null, stdout: '', stderr: '', error: String(err?.message ?? err) });
+    return reply({ id: req.id, exitCode: null, signal: null, stdout: '', stderr: '', killed: null, error: String(err?.message ?? err) });
   }
   entry.pid = sub.pid ?? 0;
-  const out = collect(sub.stdout);
+  if (entry.pid) reply({ started: req.id, pid: entry.pid });
+  const cap = req.maxOutputBytes;
+  const out = collect(sub.stdout, 'stdout', cap, req.spillPrefix);
   // stderr 'stdout': both streams into one buffer, in arrival order
-  const err = req.stderr === 'stdout' ? collect(sub.stderr, out) : collect(sub.stderr);
+  const err = req.stderr === 'stdout' ? collect(sub.stderr, 'stderr', cap, req.spillPrefix, out) : collect(sub.stderr, 'stderr', cap, req.spillPrefix);
   if (req.timeout) entry.timer = setTimeout(() => stop(entry, 'timeout'), req.timeout);
+  sub.once('exit', () => {
+    entry.exited = true;
+    // a finished task's leftovers (`cmd &`) go with it, as SLURM does for a step
+    if (entry.killed || !req.keepProcessGroup) killGroup(entry, 'SIGKILL');
+    else
+      setTimeout(() => {
+        sub.stdout?.destroy();
+        sub.stderr?.destroy();
+      }, DRAIN_MS).unref();
+  });
   const r = await sub;
   if (entry.timer) clearTimeout(entry.timer);
-  // a canceled or timed-out task takes its whole group down, grandchildren included
-  if (entry.killed) killGroup(entry, 'SIGKILL');
   if (entry.force) clearTimeout(entry.force);
   running.delete(req.id);
+  const [o, e] = await Promise.all([out.done(), err.done()]);
+  const failed = r.exitCode === undefined && !r.signal;
   reply({
     id: req.id,
     exitCode: r.exitCode ?? null,
     signal: r.signal ?? null,
-    stdout: out.text(),
-    stderr: err.text(),
+    stdout: o.text,
+    stderr: e.text,
     killed: entry.killed,
-    error: r.exitCode === undefined && !r.signal ? r.originalMessage || r.shortMessage : null,
+    error: failed ? r.originalMessage || r.shortMessage : null,
+    osError: failed && entry.pid === 0 ? osError(req, r) : null,
+    overflow: o.overflow || e.overflow ? { stdout: o.overflow, stderr: e.overflow } : null,
   });
 }
 
-function collect(stream, into) {
-  const chunks = into ? into.chunks : [];
-  stream?.on('data', (c) => chunks.push(c));
-  return { chunks, text: () => (into || !chunks.length ? '' : Buffer.concat(chunks).toString('utf8')) };
+/** Keeps the first `cap` bytes; past that, the whole stream goes to `<spillPrefix>.<name>`. */
+function collect(stream, name, cap, spillPrefix, into) {
+  if (into) {
+    stream?.on('data', (c) => into.push(c));
+    return { push: () => undefined, done: async () => ({ text: '', overflow: undefined }) };
+  }
+  const chunks = [];
+  let held = 0;
+  let total = 0;
+  let spill = null;
+  let file = null;
+  const push = (c) => {
+    total += c.length;
+    if (!spill && held + c.length > cap && spillPrefix && file === null) {
+      file = `${spillPrefix}.${name}`;
+      try {
+        mkdirSync(dirname(file), { recursive: true });
+        spill = createWriteStream(file);
+        spill.on('error', () => undefined);
+        for (const h of chunks) spill.write(h);
+      } catch {
+        file = '';
+      }
+    }
+    // the pipe waits while the file catches up, so nothing piles up here
+    if (spill && !spill.write(c) && stream) {
+      stream.pause();
+      spill.once('drain', () => stream.resume());
+    }
+    if (held < cap) {
+      const keep = c.length <= cap - held ? c : c.subarray(0, cap - held);
+      chunks.push(keep);
+      held += keep.length;
+    }
+  };
+  stream?.on('data', push);
+  return {
+    push,
+    done: async () => {
+      if (spill) await new Promise((resolve) => spill.end(resolve));
+      const text = chunks.length ? Buffer.concat(chunks).toString('utf8') : '';
+      if (total <= cap) return { text, overflow: undefined };
+      const where = spill ? file : null;
+      return { text: text + overflowNote(name, total, cap, where), overflow: { bytes: total, file: where } };
+    },
+  };
 }
 
 function reply(msg) {
@@ -80,6 +156,7 @@ function reply(msg) {
 
 process.on('message', (msg) => {
   if (msg.op === 'run') void run(msg);
+  else if (msg.op === 'env') baseEnv = msg.env;
   else if (msg.op === 'kill') {
     const entry = running.get(msg.id);
     if (entry) stop(entry, msg.reason ?? 'canceled');

@@ -10,6 +10,8 @@ import { ComputeTask, ConcurrentExecutionBackend, DistributedExecutionBackend, H
 import { runOf } from '../src/task-base.js';
 
 const out = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
+// RHAPSODY_BENCH_SPAWNS=300 shortens the spawn cases (1,000 processes, 500 HPC jobs, 200 sequential) on a busy machine
+const SPAWNS = Number(process.env.RHAPSODY_BENCH_SPAWNS ?? 1000);
 const trivial = (x: number) => x + 1;
 
 /** Holds ~`mb` MiB of live, pointer-rich heap (what makes fork copy page tables). */
@@ -44,9 +46,9 @@ async function functionTasks(executor: Executor, n: number, inspect = false, tel
   return rate;
 }
 
-async function executables(n: number, heapMb: number): Promise<number> {
+async function executables(n: number, heapMb: number, spawner: 'native' | 'node' = 'native'): Promise<number> {
   const hold = holdHeap(heapMb);
-  const backend = await ConcurrentExecutionBackend.create({ executor: 'inline' });
+  const backend = await ConcurrentExecutionBackend.create({ executor: 'inline', spawner });
   const session = new Session({ backends: [backend] });
   const warm = Array.from({ length: 50 }, () => new ComputeTask({ executable: '/bin/true' }));
   await session.submitTasks(warm);
@@ -60,6 +62,33 @@ async function executables(n: number, heapMb: number): Promise<number> {
   await session.close();
   void hold.length;
   return rate;
+}
+
+/** A sequential pipeline of /bin/true (each awaited before the next is submitted): p50/p99 in µs. */
+async function sequentialExecutables(n: number, spawner: 'native' | 'node'): Promise<Record<string, number>> {
+  const backend = await ConcurrentExecutionBackend.create({ executor: 'inline', spawner });
+  const session = new Session({ backends: [backend] });
+  const lat: number[] = [];
+  for (let i = 0; i < n + 20; i++) {
+    const t0 = performance.now();
+    const [f] = await session.submitTasks([new ComputeTask({ executable: '/bin/true' })]);
+    await f;
+    if (i >= 20) lat.push((performance.now() - t0) * 1000);
+  }
+  await session.close();
+  return { value: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+/** The C floor: bench/spawn-floor.c (posix_spawn, 8 in flight, output on pipes), compiled now. */
+async function cSpawn(n: number): Promise<number> {
+  const { execFileSync } = await import('node:child_process');
+  const bin = join(tmpdir(), `rhapsody-spawn-floor-${process.pid}`);
+  execFileSync(process.env.CC || 'cc', ['-O2', '-o', bin, new URL('./spawn-floor.c', import.meta.url).pathname]);
+  try {
+    return JSON.parse(execFileSync(bin, [String(n)], { encoding: 'utf8' })).value;
+  } finally {
+    rmSync(bin, { force: true });
+  }
 }
 
 async function rawSpawn(n: number, heapMb: number, concurrency = 8): Promise<number> {
@@ -206,8 +235,8 @@ async function telemetryAB(): Promise<Record<string, number>> {
 }
 
 /** 500 two-rank jobs of /bin/true on the local launcher: ms per rank. */
-async function hpcLocal(jobs: number): Promise<number> {
-  const hpc = await HpcExecutionBackend.create({ nodes: [{ hostname: 'bench', cpus: 2, gpus: [] }] });
+async function hpcLocal(jobs: number, spawner: 'native' | 'node' = 'native'): Promise<number> {
+  const hpc = await HpcExecutionBackend.create({ nodes: [{ hostname: 'bench', cpus: 2, gpus: [] }], spawner });
   const session = new Session({ backends: [hpc] });
   const make = (n: number) => Array.from({ length: n }, () => new ComputeTask({ executable: '/bin/true', taskBackendSpecificKwargs: { processTemplates: [[2, {}]] } }));
   const warm = make(20);
@@ -349,13 +378,19 @@ switch (name) {
   case 'threads': out({ case: name, value: await functionTasks('threads', 100_000) }); break;
   case 'raw-inline': out({ case: name, value: await rawInline(100_000) }); break;
   case 'raw-workers': out({ case: name, value: await rawWorkers(100_000) }); break;
-  case 'exec': out({ case: name, value: await executables(1000, 0) }); break;
-  case 'exec-heap': out({ case: name, value: await executables(1000, 1024) }); break;
+  case 'exec': out({ case: name, value: await executables(SPAWNS, 0) }); break;
+  case 'exec-heap': out({ case: name, value: await executables(SPAWNS, 1024) }); break;
+  case 'exec-node': out({ case: name, value: await executables(SPAWNS, 0, 'node') }); break;
+  case 'exec-heap-node': out({ case: name, value: await executables(SPAWNS, 1024, 'node') }); break;
+  case 'exec-seq': out({ case: name, ...(await sequentialExecutables(Math.round(SPAWNS / 5), 'native')) }); break;
+  case 'exec-seq-node': out({ case: name, ...(await sequentialExecutables(Math.round(SPAWNS / 5), 'node')) }); break;
+  case 'c-spawn': out({ case: name, value: await cSpawn(SPAWNS) }); break;
+  case 'hpc-local-node': out({ case: name, value: await hpcLocal(Math.round(SPAWNS / 2), 'node') }); break;
   case 'raw-spawn': out({ case: name, value: await rawSpawn(1000, 0) }); break;
   case 'raw-spawn-heap': out({ case: name, value: await rawSpawn(300, 1024) }); break;
   case 'distributed': out({ case: name, ...(await distributed(10_000)) }); break;
   case 'bare-bullmq': out({ case: name, ...(await bareBullmq(10_000)) }); break;
-  case 'hpc-local': out({ case: name, value: await hpcLocal(500) }); break;
+  case 'hpc-local': out({ case: name, value: await hpcLocal(Math.round(SPAWNS / 2)) }); break;
   case 'raw-spawn-ms': out({ case: name, value: 1000 / (await rawSpawn(1000, 0)) }); break;
   case 'hpc-slurm': out({ case: name, value: await hpcSlurm(100) }); break;
   case 'naive-actor': out({ case: name, ...naiveActors(20_000) }); break;

@@ -13,6 +13,18 @@ async def executables(n):
     await asyncio.gather(*[one() for _ in range(n)])
     return n / (time.perf_counter() - t)
 
+async def sequential_exec(n):
+    # one /bin/true at a time, each awaited (a pipeline): p50 in µs
+    lat = []
+    for i in range(n + 20):
+        t = time.perf_counter()
+        p = await asyncio.create_subprocess_exec('/bin/true', stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        await p.communicate()
+        if i >= 20:
+            lat.append((time.perf_counter() - t) * 1e6)
+    lat.sort()
+    return lat[len(lat) // 2]
+
 async def functions(n):
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor() as pool:
@@ -46,10 +58,14 @@ async def sequential_asyncio(n):
     return {'value': lat[len(lat) // 2], 'p99': lat[min(len(lat) - 1, int(len(lat) * 0.99))]}
 
 case = sys.argv[1]
+import os
+spawns = int(os.environ.get('RHAPSODY_BENCH_SPAWNS', '1000'))
 if case == 'py-seq-asyncio':
     print(json.dumps({'case': case, **asyncio.run(sequential_asyncio(3000))}))
 elif case == 'py-seq':
     print(json.dumps({'case': case, **sequential(3000)}))
+elif case == 'py-exec-seq':
+    print(json.dumps({'case': case, 'value': asyncio.run(sequential_exec(spawns // 5))}))
 else:
-    value = asyncio.run(executables(1000) if case == 'py-exec' else functions(20000))
+    value = asyncio.run(executables(spawns) if case == 'py-exec' else functions(20000))
     print(json.dumps({'case': case, 'value': value}))

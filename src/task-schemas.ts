@@ -43,6 +43,7 @@ const localOptions = z.looseObject({
   cwd: z.string().optional(),
   env: z.record(z.string(), z.string()).optional(),
   timeout: z.number().positive().optional(),
+  keepProcessGroup: z.boolean().optional(),
 });
 
 export const computeTaskSchema = z

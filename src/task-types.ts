@@ -51,6 +51,8 @@ export interface LocalTaskOptions {
   env?: Record<string, string>;
   /** ms */
   timeout?: number;
+  /** leave background processes (`cmd &`) of its process group running when it exits (default: killed) */
+  keepProcessGroup?: boolean;
   [key: string]: unknown;
 }
 

@@ -19,7 +19,7 @@ ${load}
   ];
   const results = await Promise.all(await session.submitTasks(tasks));
   await session.close();
-  console.log(JSON.stringify({ sum: results[0].returnValue, echo: results[1].stdout, machine: typeof taskMachine.config, TaskValidationError: typeof TaskValidationError }));
+  console.log(JSON.stringify({ sum: results[0].returnValue, echo: results[1].stdout, spawner: backend.spawner, machine: typeof taskMachine.config, TaskValidationError: typeof TaskValidationError }));
 })();
 `;
 
@@ -37,7 +37,7 @@ describe('the built package', () => {
       program(`import { Session, ComputeTask, ConcurrentExecutionBackend, TaskValidationError } from 'rhapsody';\nimport { taskMachine } from 'rhapsody/machines';`),
     );
     const out = JSON.parse(execFileSync('node', ['esm.mjs'], { cwd: consumer, encoding: 'utf8' }));
-    expect(out).toEqual({ sum: 5, echo: 'consumer\n', machine: 'object', TaskValidationError: 'function' });
+    expect(out).toEqual({ sum: 5, echo: 'consumer\n', spawner: 'native', machine: 'object', TaskValidationError: 'function' });
   }, 60_000);
 
   it('requires as CJS', () => {
@@ -46,7 +46,7 @@ describe('the built package', () => {
       program(`const { Session, ComputeTask, ConcurrentExecutionBackend, TaskValidationError } = require('rhapsody');\nconst { taskMachine } = require('rhapsody/machines');`),
     );
     const out = JSON.parse(execFileSync('node', ['cjs.cjs'], { cwd: consumer, encoding: 'utf8' }));
-    expect(out).toEqual({ sum: 5, echo: 'consumer\n', machine: 'object', TaskValidationError: 'function' });
+    expect(out).toEqual({ sum: 5, echo: 'consumer\n', spawner: 'native', machine: 'object', TaskValidationError: 'function' });
   }, 60_000);
 
   it('ships the rhapsody CLI', () => {

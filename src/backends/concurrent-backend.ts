@@ -2,13 +2,16 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InlineExecutor } from '../../actors/inline-executor.js';
-import { SpawnerPool } from '../../actors/spawner-pool.js';
+import { envSnapshot } from '../../actors/env-snapshot.js';
+import { spawnError } from '../../actors/process-spawner.js';
+import { SpawnerPool, type SpawnerKind } from '../../actors/spawner-pool.js';
+import { map, type Observable } from 'rxjs';
 import { WorkerPool } from '../../actors/worker-pool.js';
 import { TaskExecutionError } from '../errors.js';
 import { checkShippable } from '../internal/function-shipping.js';
 import { processFailure } from '../run/outcome.js';
 import type { ComputeTaskSpec, Outcome, TaskHandle, TaskSpec } from '../run/task-handle.js';
-import { Backend } from './backend.js';
+import { Backend, type BackendSnapshot } from './backend.js';
 import { checkConcurrentOptions } from './options/schemas.js';
 
 export { stdoutOf } from '../run/outcome.js';
@@ -24,8 +27,18 @@ export interface ConcurrentExecutionBackendOptions {
   maxWorkers?: number;
   /** Executables running at once. Default 32. */
   maxProcesses?: number;
-  /** Spawner processes that start executables. Default min(2, cores). */
+  /** Node spawner processes (with `spawner: 'node'`). Default min(2, cores). */
   spawners?: number;
+  /**
+   * What starts executables: `'native'` (a posix_spawn helper, built with the system C compiler on
+   * first use) or `'node'` (execa in Node spawner processes). Default: native where it builds, else
+   * node (with a warning, once). `RHAPSODY_SPAWNER=node|native` sets the default.
+   */
+  spawner?: SpawnerKind;
+  /** Bytes of each executable's stdout/stderr held in memory; past it the whole stream is spilled to `<session dir>/<uid>.stdout|.stderr`. Default 8 MiB. */
+  maxOutputBytes?: number;
+  /** Leave what is left of an executable's process group (`cmd &`) running when it exits. Default false: killed. Per task: `taskBackendSpecificKwargs.keepProcessGroup`. */
+  keepProcessGroup?: boolean;
 }
 
 type Run = TaskHandle<ComputeTaskSpec>;
@@ -48,7 +61,7 @@ export class ConcurrentExecutionBackend extends Backend {
   readonly maxProcesses: number;
   private readonly pool: WorkerPool | null;
   private readonly inline: InlineExecutor | null;
-  private readonly spawner: SpawnerPool;
+  private readonly spawnerPool: SpawnerPool;
   private execRunning = 0;
   private fnHeld = 0;
   private readonly madeDirs = new Set<string>();
@@ -58,7 +71,7 @@ export class ConcurrentExecutionBackend extends Backend {
     this.executor = options.executor ?? 'threads';
     this.maxWorkers = options.maxWorkers ?? availableParallelism();
     this.maxProcesses = options.maxProcesses ?? 32;
-    this.spawner = new SpawnerPool(options.spawners);
+    this.spawnerPool = new SpawnerPool({ kind: options.spawner, size: options.spawners, defaults: { maxOutputBytes: options.maxOutputBytes, keepProcessGroup: options.keepProcessGroup } });
     this.pool = this.executor === 'inline' ? null : new WorkerPool({ mode: this.executor, size: this.maxWorkers });
     this.inline = this.executor === 'inline' ? new InlineExecutor() : null;
   }
@@ -66,6 +79,16 @@ export class ConcurrentExecutionBackend extends Backend {
   /** Creates and starts a backend (Python's `await ConcurrentExecutionBackend(...)`). */
   static async create(options: ConcurrentExecutionBackendOptions = {}): Promise<ConcurrentExecutionBackend> {
     return new ConcurrentExecutionBackend(options).start();
+  }
+
+  /** Which spawner starts executables (known once started): `'native'` or `'node'`. */
+  get spawner(): SpawnerKind | null {
+    return this.spawnerPool.kind;
+  }
+
+  /** Backend snapshots, with the spawner in use. */
+  override get state$(): Observable<BackendSnapshot & { spawner: SpawnerKind | null }> {
+    return super.state$.pipe(map((s) => ({ ...s, spawner: this.spawnerPool.kind })));
   }
 
   accepts(spec: TaskSpec): boolean {
@@ -81,11 +104,11 @@ export class ConcurrentExecutionBackend extends Backend {
 
   protected async onStart(): Promise<void> {
     this.pool?.start();
-    await this.spawner.start();
+    await this.spawnerPool.start();
   }
 
   protected async onShutdown(): Promise<void> {
-    await Promise.all([this.pool?.close(), this.spawner.close()]);
+    await Promise.all([this.pool?.close(), this.spawnerPool.close()]);
   }
 
   protected override laneOf(h: TaskHandle): string {
@@ -133,8 +156,14 @@ export class ConcurrentExecutionBackend extends Backend {
     }
     let result;
     try {
-      result = await this.spawner.run(
-        { file: spec.executable!, args: [...spec.arguments], shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout, stdoutFile, stderrFile },
+      result = await this.spawnerPool.run(
+        {
+          file: spec.executable!, args: [...spec.arguments], shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout, stdoutFile, stderrFile,
+          // process.env as it is now (a change after the backend started reaches this task)
+          baseEnv: envSnapshot(),
+          keepProcessGroup: o.keepProcessGroup as boolean | undefined,
+          spillPrefix: join(h.sessionDir, h.uid),
+        },
         (kill) => h.onAbort(() => kill('canceled')),
       );
     } catch (err) {
@@ -144,7 +173,8 @@ export class ConcurrentExecutionBackend extends Backend {
     const stderr = stderrFile ?? result.stderr;
     if (h.aborted || result.killed === 'canceled') return { status: 'canceled' };
     if (result.exitCode === 0 && !result.error && !result.killed) return { status: 'done', exitCode: 0, stdout, stderr };
-    const error = processFailure(h.uid, result, { label: `(${spec.executable})`, program: spec.executable, timeoutMs: o.timeout });
+    const cause = result.osError ? spawnError(result.osError) : undefined;
+    const error = processFailure(h.uid, result, { label: `(${spec.executable})`, program: spec.executable, timeoutMs: o.timeout, cause });
     if (result.killed === 'timeout') return { status: 'failed', error, timedOut: true };
     return { status: 'failed', error, exitCode: result.exitCode, stdout, stderr };
   }

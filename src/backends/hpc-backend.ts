@@ -3,7 +3,8 @@ import { MpiLauncher } from '../../actors/mpi-launcher.js';
 import type { RunningJob } from '../../actors/rank-group.js';
 import { createActor, type AnyActorRef } from 'xstate';
 import { processGroupMachine } from '../../machines/process-group.machine.js';
-import { SpawnerPool } from '../../actors/spawner-pool.js';
+import { SpawnerPool, type SpawnerKind } from '../../actors/spawner-pool.js';
+import { map, type Observable } from 'rxjs';
 import { moduleSpecifier } from '../../actors/worker-pool.js';
 import { BackendError, ResourceError, TaskExecutionError } from '../errors.js';
 import { rankEnv, type JobSpec, type RankCommand, type RankResult, type RankSpec } from '../hpc/job.js';
@@ -15,7 +16,7 @@ import { checkShippable, shipFunction } from '../internal/function-shipping.js';
 import { processFailure } from '../run/outcome.js';
 import type { ComputeTaskSpec, Outcome, RankInfo, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { ModuleFunctionRef } from '../task-types.js';
-import { Backend } from './backend.js';
+import { Backend, type BackendSnapshot } from './backend.js';
 import { checkHpcOptions } from './options/schemas.js';
 import { refusePythonFunction } from './python-function.js';
 
@@ -27,6 +28,10 @@ export interface HpcExecutionBackendOptions {
   nodes?: NodeInfo[];
   /** process slots per CPU (default 4 on the local and MPI launchers, 1 on SLURM) */
   oversubscribe?: number;
+  /** what starts rank processes (and srun/mpirun): 'native' (posix_spawn helper) or 'node'; default native where it builds */
+  spawner?: SpawnerKind;
+  /** bytes of each rank's stdout/stderr held in memory; past it the stream is spilled under the session directory. Default 8 MiB. */
+  maxOutputBytes?: number;
 }
 
 export type { RankInfo } from '../run/task-handle.js';
@@ -55,7 +60,7 @@ let nextMasterPort = 29_500 + Math.floor(Math.random() * 2000);
 export class HpcExecutionBackend extends Backend {
   readonly kind = 'execution' as const;
   readonly launcherKind: LauncherKind;
-  private readonly spawner = new SpawnerPool();
+  private readonly spawner: SpawnerPool;
   private readonly launcher: Launcher;
   private scheduler: ResourceScheduler | null = null;
   private readonly options: HpcExecutionBackendOptions;
@@ -65,10 +70,21 @@ export class HpcExecutionBackend extends Backend {
     actions: { stopRanks: ({ self, event }) => this.jobs.get(self)?.kill(event.type === 'STOP' ? 'canceled' : 'peer-failed') },
   });
 
+  /** Which spawner starts rank processes (known once started): `'native'` or `'node'`. */
+  get spawnerKind(): SpawnerKind | null {
+    return this.spawner.kind;
+  }
+
+  /** Backend snapshots, with the spawner in use. */
+  override get state$(): Observable<BackendSnapshot & { spawner: SpawnerKind | null }> {
+    return super.state$.pipe(map((s) => ({ ...s, spawner: this.spawner.kind })));
+  }
+
   constructor(options: HpcExecutionBackendOptions = {}) {
     super(checkHpcOptions(options).name ?? 'hpc');
     this.backfill = true;
     this.options = options;
+    this.spawner = new SpawnerPool({ kind: options.spawner, defaults: { maxOutputBytes: options.maxOutputBytes } });
     this.launcherKind = options.launcher ?? 'local';
     if (this.launcherKind === 'local') this.launcher = new LocalLauncher(this.spawner);
     else if (this.launcherKind === 'slurm') this.launcher = new SlurmLauncher(this.spawner);
@@ -135,7 +151,7 @@ export class HpcExecutionBackend extends Backend {
   protected async run(handle: TaskHandle): Promise<Outcome> {
     const h = handle as Job;
     const entry = h.slot as JobEntry;
-    const job = this.jobSpec(h.spec, entry);
+    const job = { ...this.jobSpec(h.spec, entry), outputDir: h.sessionDir };
     h.start();
     const group = createActor(this.groupLogic, {
       input: { uid: job.uid, launcher: this.launcherKind, worldSize: job.ranks.length },

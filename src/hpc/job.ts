@@ -27,6 +27,8 @@ export interface RankSpec {
 export interface JobSpec {
   uid: string;
   ranks: RankSpec[];
+  /** where a rank's output past the in-memory cap is spilled (`<dir>/<uid>.rank<N>.stdout|.stderr`) */
+  outputDir?: string;
 }
 
 export interface RankResult {

@@ -85,7 +85,8 @@ describe('wait modes', () => {
     const tasks = [
       new ComputeTask({ function: async () => { await new Promise((r) => setTimeout(r, 1500)); return 'slow'; } }),
       new ComputeTask({ function: () => { throw new TypeError('fast failure'); } }),
-      new ComputeTask({ executable: '/bin/false' }),
+      // fails after the function (a bare /bin/false can fail first: spawning is faster than a worker's start)
+      new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'sleep 1; exit 1'] }),
     ];
     const futures = await session.submitTasks(tasks);
     await expect(Promise.all(futures)).rejects.toThrow(TypeError);
@@ -111,6 +112,10 @@ describe('wait modes', () => {
 
   it('waitTasks rejects TimeoutError without disturbing the tasks', async () => {
     await using session = new Session({ backends: [backend()] });
+    // the worker threads up first (backend start no longer hides their start-up: spawners start fast)
+    const warm = new ComputeTask({ function: () => 0 });
+    await session.submitTasks([warm]);
+    await warm;
     const quick = new ComputeTask({ function: () => 1 });
     const slow = new ComputeTask({ function: async () => { await new Promise((r) => setTimeout(r, 400)); return 'late'; } });
     await session.submitTasks([quick, slow]);

@@ -11,6 +11,9 @@ const concurrent = optionsObject({
   maxWorkers: count().optional(),
   maxProcesses: count().optional(),
   spawners: count().optional(),
+  spawner: z.enum(['native', 'node']).optional(),
+  maxOutputBytes: countOrZero().optional(),
+  keepProcessGroup: z.boolean().optional(),
 });
 
 const node = z.strictObject({
@@ -24,6 +27,8 @@ const hpc = optionsObject({
   launcher: z.enum(['local', 'slurm', 'mpi']).optional(),
   nodes: z.array(node).min(1, { error: 'expected at least one node (leave it out to discover them)' }).optional(),
   oversubscribe: count().optional(),
+  spawner: z.enum(['native', 'node']).optional(),
+  maxOutputBytes: countOrZero().optional(),
 });
 
 const fn = (what: string) => z.custom<(...a: never[]) => unknown>((v) => typeof v === 'function', { error: `expected ${what}` });
