@@ -1,7 +1,7 @@
 // Writes telemetry checkpoint lines off the main thread. A batch arrives as columns (typed arrays,
 // one newline-joined string of uids, tables of line heads and tails); task lines are assembled
 // here, so the session's hot path only stores a few numbers per event.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const fd = openSync(workerData.path, 'a');
@@ -17,7 +17,7 @@ function write(batch) {
   for (let i = 0; i < n; i++) {
     const code = codes[i];
     if (code === 0) {
-      chunk += raws[r++] + '\n';
+      chunk += `${raws[r++]}\n`;
       continue;
     }
     let tail = tails[backends[i]];

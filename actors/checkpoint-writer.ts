@@ -103,8 +103,17 @@ export class CheckpointWriter {
     if (!this.worker || this.failed || this.n === 0) return;
     this.worker.ref(); // until this batch is written
     const batch = {
-      n: this.n, codes: this.codes, times: this.times, backends: this.backends, uidText: this.uidText,
-      raws: this.raws, extraAt: this.extraAt, extras: this.extras, heads: this.heads, tails: this.tails, seq: ++this.seq,
+      n: this.n,
+      codes: this.codes,
+      times: this.times,
+      backends: this.backends,
+      uidText: this.uidText,
+      raws: this.raws,
+      extraAt: this.extraAt,
+      extras: this.extras,
+      heads: this.heads,
+      tails: this.tails,
+      seq: ++this.seq,
     };
     this.worker.postMessage(batch, [this.codes.buffer, this.times.buffer, this.backends.buffer]);
     this.n = 0;

@@ -9,7 +9,12 @@ import { processGone } from './process-spawner.js';
 const BRIDGE = fileURLToPath(new URL('./dask_bridge.py', import.meta.url));
 const HERE = dirname(BRIDGE);
 
-export interface DaskWorkerInfo { address: string; name: string; nthreads: number; resources: Record<string, number> }
+export interface DaskWorkerInfo {
+  address: string;
+  name: string;
+  nthreads: number;
+  resources: Record<string, number>;
+}
 
 /** What the client process reports once it is connected. */
 export interface DaskReady {
@@ -36,13 +41,21 @@ export interface DaskBridgeConfig {
 }
 
 /** One task for Dask: `id` is its key (task uid + run suffix); `spec` goes to rhapsody_dask_worker.py. */
-export interface DaskJob { id: string; kind: 'cmd' | 'py' | 'js'; spec: Record<string, unknown>; resources?: Record<string, number> }
+export interface DaskJob {
+  id: string;
+  kind: 'cmd' | 'py' | 'js';
+  spec: Record<string, unknown>;
+  resources?: Record<string, number>;
+}
 
-export interface DaskErrorData { type: string; message: string; traceback: string; reference?: boolean }
+export interface DaskErrorData {
+  type: string;
+  message: string;
+  traceback: string;
+  reference?: boolean;
+}
 
-export type DaskDone =
-  | { id: string; ok: true; kind: DaskJob['kind']; data: any }
-  | { id: string; ok: false; category: 'task' | 'resource' | 'backend' | 'canceled'; error: DaskErrorData };
+export type DaskDone = { id: string; ok: true; kind: DaskJob['kind']; data: any } | { id: string; ok: false; category: 'task' | 'resource' | 'backend' | 'canceled'; error: DaskErrorData };
 
 export interface DaskClientEvents {
   workers?(workers: DaskWorkerInfo[]): void;
@@ -56,7 +69,9 @@ export async function findPython(given?: string): Promise<string> {
   for (const py of given ? [given] : ['python3', '/usr/bin/python3', 'python']) {
     const why = await new Promise<string | null>((resolve) =>
       execFile(py, ['-c', 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("distributed") else 3)'], { timeout: 20_000 }, (err) =>
-        resolve(!err ? null : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as { code?: number }).code === 3 ? 'cannot import distributed' : String(err.message).split('\n')[0]!),
+        resolve(
+          !err ? null : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as { code?: number }).code === 3 ? 'cannot import distributed' : String(err.message).split('\n')[0]!,
+        ),
       ),
     );
     if (why === null) return py;
@@ -115,7 +130,11 @@ export class DaskClient {
   readonly token: string;
   ready!: DaskReady;
 
-  private constructor(private readonly child: ChildProcess, private readonly events: DaskClientEvents, token: string) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly events: DaskClientEvents,
+    token: string,
+  ) {
     this.token = token;
     this.exited = processGone(child);
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.onData(chunk));

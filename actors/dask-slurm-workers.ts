@@ -28,7 +28,11 @@ export class DaskSlurmWorkers {
   private readonly steps: ChildProcess[] = [];
   private logTail = '';
 
-  constructor(private readonly options: DaskSlurmOptions, private readonly python: string, private readonly pythonPath: string[] = []) {}
+  constructor(
+    private readonly options: DaskSlurmOptions,
+    private readonly python: string,
+    private readonly pythonPath: string[] = [],
+  ) {}
 
   /** Starts the steps; resolves with how many workers will connect. */
   async start(scheduler: string, tag: string): Promise<number> {
@@ -43,15 +47,33 @@ export class DaskSlurmWorkers {
     for (const node of nodes) {
       const gpus = Math.floor(node.gpus.length / per);
       for (let i = 0; i < per; i++) {
-        const res = Object.entries({ ...o.resources, ...(gpus ? { GPU: gpus } : {}) }).map(([k, v]) => `${k}=${v}`).join(',');
+        const res = Object.entries({ ...o.resources, ...(gpus ? { GPU: gpus } : {}) })
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',');
         const args = [
-          '--nodes=1', '--ntasks=1', '--quiet', `--cpus-per-task=${threads}`, `--nodelist=${node.hostname}`, `--job-name=rhapsody-dask-${tag}`,
+          '--nodes=1',
+          '--ntasks=1',
+          '--quiet',
+          `--cpus-per-task=${threads}`,
+          `--nodelist=${node.hostname}`,
+          `--job-name=rhapsody-dask-${tag}`,
           ...(gpus ? [`--gpus=${gpus}`] : []),
           ...(inAllocation ? ['--overlap'] : []),
           ...(o.srunArgs ?? []),
-          this.python, '-m', 'distributed.cli.dask_worker', scheduler,
-          '--nthreads', String(threads), '--nworkers', '1', '--name', `${node.hostname}-${i}`, '--no-dashboard', '--no-nanny',
-          '--death-timeout', '30',
+          this.python,
+          '-m',
+          'distributed.cli.dask_worker',
+          scheduler,
+          '--nthreads',
+          String(threads),
+          '--nworkers',
+          '1',
+          '--name',
+          `${node.hostname}-${i}`,
+          '--no-dashboard',
+          '--no-nanny',
+          '--death-timeout',
+          '30',
           ...(res ? ['--resources', res] : []),
         ];
         const child = spawn('srun', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env });

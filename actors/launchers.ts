@@ -95,20 +95,28 @@ export class SlurmLauncher implements Launcher {
     const inAllocation = Boolean(process.env.SLURM_JOB_ID);
     // unique across sessions and processes, so scancel --name hits only this job's steps
     const jobName = `rhapsody-${process.pid}-${job.uid}`;
-    const running = runRankGroup(job, this.spawner, (spec) => {
-      const { file, args, input } = rankProcess(spec);
-      const o = spec.template.options;
-      const step = { node: spec.node, jobName, killOnBadExit: true, gpus: spec.gpus.length, cwd: spec.template.cwd, extra: o?.launcherArgs };
-      const srun = srunArgs(step, ['/usr/bin/env', `CUDA_VISIBLE_DEVICES=${spec.gpus.join(',')}`, file, ...args], inAllocation);
-      return { file: 'srun', args: srun, input, env: spec.env, timeout: o?.timeout, stdout: spec.template.stdout, stderr: spec.template.stderr };
-    }, undefined, observer);
+    const running = runRankGroup(
+      job,
+      this.spawner,
+      (spec) => {
+        const { file, args, input } = rankProcess(spec);
+        const o = spec.template.options;
+        const step = { node: spec.node, jobName, killOnBadExit: true, gpus: spec.gpus.length, cwd: spec.template.cwd, extra: o?.launcherArgs };
+        const srun = srunArgs(step, ['/usr/bin/env', `CUDA_VISIBLE_DEVICES=${spec.gpus.join(',')}`, file, ...args], inAllocation);
+        return { file: 'srun', args: srun, input, env: spec.env, timeout: o?.timeout, stdout: spec.template.stdout, stderr: spec.template.stderr };
+      },
+      undefined,
+      observer,
+    );
     const entry = { job: running, lost: false };
     this.running.add(entry);
     this.watch();
     const done = running.done.then((results) => {
       this.running.delete(entry);
       return results.map((r) =>
-        entry.lost && r.exitCode !== 0 ? { ...r, killed: null, error: { name: 'BackendError', message: 'SLURM: the controller stopped answering (scontrol ping); the step was stopped' } } : slurmFailure(r),
+        entry.lost && r.exitCode !== 0
+          ? { ...r, killed: null, error: { name: 'BackendError', message: 'SLURM: the controller stopped answering (scontrol ping); the step was stopped' } }
+          : slurmFailure(r),
       );
     });
     const kill = (reason: 'canceled' | 'timeout' | 'peer-failed') => {

@@ -117,7 +117,7 @@ export class LlamaEngine {
   private async chat(sequence: LlamaContextSequence, request: GenerationRequest, signal?: AbortSignal): Promise<Generation> {
     const messages = request.messages!;
     const last = messages.at(-1);
-    if (!last || last.role !== 'user') throw new Error('the last message must be from the user');
+    if (last?.role !== 'user') throw new Error('the last message must be from the user');
     const history: ChatHistoryItem[] = [];
     for (const m of messages.slice(0, -1)) {
       if (m.role === 'system') history.push({ type: 'system', text: m.content });

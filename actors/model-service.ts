@@ -53,7 +53,10 @@ export async function launchService(launch: ServiceLaunch, signal: AbortSignal):
       if (signal.aborted) throw new Error('launch canceled');
       if (exited) throw new Error(`${exited}: ${tail.trim().split('\n').slice(-5).join(' | ')}`);
       if (Date.now() > until) throw new Error(`not healthy within ${launch.startTimeoutMs ?? 600_000} ms: ${tail.trim().split('\n').slice(-3).join(' | ')}`);
-      const ok = await fetch(launch.healthUrl, { signal: AbortSignal.timeout(2000) }).then((r) => (r.body?.cancel(), r.ok), () => false);
+      const ok = await fetch(launch.healthUrl, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => (r.body?.cancel(), r.ok),
+        () => false,
+      );
       if (ok) return handle;
       await new Promise((r) => setTimeout(r, 150));
     }

@@ -41,7 +41,7 @@ export class MpiLauncher implements Launcher {
         const slots = new Map<string, number>();
         for (const r of job.ranks) slots.set(r.node, (slots.get(r.node) ?? 0) + 1);
         const hostfile = join(dir, 'hostfile');
-        await writeFile(hostfile, [...slots].map(([host, n]) => `${host} slots=${n}`).join('\n') + '\n');
+        await writeFile(hostfile, `${[...slots].map(([host, n]) => `${host} slots=${n}`).join('\n')}\n`);
         const args = ['--hostfile', hostfile, '--output-filename', join(dir, 'out')];
         const timeout = Math.max(0, ...job.ranks.map((r) => r.template.options?.timeout ?? 0));
         for (const [i, spec] of job.ranks.entries()) {
@@ -76,7 +76,10 @@ export class MpiLauncher implements Launcher {
             const base = join(dir, 'out', '1', `rank.${spec.rank}`);
             const stdout = await readFile(join(base, 'stdout'), 'utf8').catch(() => '');
             const stderr = await readFile(join(base, 'stderr'), 'utf8').catch(() => '');
-            const code = await readFile(join(dir, `exit.${spec.rank}`), 'utf8').then((c) => Number(c.trim()), () => null);
+            const code = await readFile(join(dir, `exit.${spec.rank}`), 'utf8').then(
+              (c) => Number(c.trim()),
+              () => null,
+            );
             // no exit file: the rank was stopped (by mpirun after a peer failed, or by us)
             const perRank: SpawnResult = { ...r, stdout, stderr, exitCode: code ?? (r.exitCode === 0 ? 0 : null), signal: code === null ? r.signal : null };
             const result = toRankResult(spec, spec.node, perRank, killed ?? (code === null && r.exitCode !== 0 ? 'peer-failed' : null));

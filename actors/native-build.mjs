@@ -75,7 +75,5 @@ export function buildNativeSpawner() {
 // run as a script (postinstall): build, say what happened, never fail (no top-level await: the
 // runtime's CJS build bundles this file)
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  buildNativeSpawner().then((r) =>
-    console.log(r.path ? `rhapsody: native spawner built (${r.path})` : `rhapsody: native spawner not built (${r.reason}); the Node spawner will be used`),
-  );
+  buildNativeSpawner().then((r) => console.log(r.path ? `rhapsody: native spawner built (${r.path})` : `rhapsody: native spawner not built (${r.reason}); the Node spawner will be used`));
 }

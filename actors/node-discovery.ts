@@ -9,7 +9,11 @@ const run = promisify(execFile);
 export async function probeLocalGpus(): Promise<number[]> {
   try {
     const { stdout } = await run('nvidia-smi', ['--query-gpu=index', '--format=csv,noheader'], { timeout: 10_000 });
-    return stdout.split('\n').map((l) => l.trim()).filter(Boolean).map(Number);
+    return stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }

@@ -66,7 +66,7 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
 function serverMessage(text: string): string {
   try {
     const j = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
-    const m = typeof j.error === 'string' ? j.error : j.error?.message ?? j.message;
+    const m = typeof j.error === 'string' ? j.error : (j.error?.message ?? j.message);
     if (m) return m.slice(0, 300);
   } catch {
     // not JSON: show the start of it

@@ -54,13 +54,7 @@ export function toRankResult(spec: RankSpec, hostname: string, r: SpawnResult, k
  * decides when the others stop: `kill`). `wrap` turns a rank into the request that launches it
  * (locally, or under srun).
  */
-export function runRankGroup(
-  job: JobSpec,
-  spawner: SpawnerPool,
-  wrap: (spec: RankSpec) => SpawnRequest,
-  hostnameOf: (spec: RankSpec) => string = (s) => s.node,
-  observer?: RankObserver,
-): RunningJob {
+export function runRankGroup(job: JobSpec, spawner: SpawnerPool, wrap: (spec: RankSpec) => SpawnRequest, hostnameOf: (spec: RankSpec) => string = (s) => s.node, observer?: RankObserver): RunningJob {
   const kills: Array<((reason?: 'canceled' | 'timeout') => void) | null> = job.ranks.map(() => null);
   const why: Array<string | null> = job.ranks.map(() => null);
   let stopping: string | null = null;
@@ -86,7 +80,16 @@ export function runRankGroup(
           }
         });
       } catch (err) {
-        const failed: RankResult = { rank: spec.rank, hostname: hostnameOf(spec), exitCode: null, signal: null, stdout: '', stderr: '', error: { name: 'BackendError', message: (err as Error).message }, killed: why[i] };
+        const failed: RankResult = {
+          rank: spec.rank,
+          hostname: hostnameOf(spec),
+          exitCode: null,
+          signal: null,
+          stdout: '',
+          stderr: '',
+          error: { name: 'BackendError', message: (err as Error).message },
+          killed: why[i],
+        };
         if (!kills[i]) observer?.started(spec);
         observer?.exited(spec, failed);
         return failed;

@@ -5,7 +5,7 @@
 import { compile, encodeError } from './wire-codec.mjs';
 
 const CLOSURE_HINT =
-  ' (a function run on a rank gets its captured variables shipped with it, but not the host\'s globals or modules: ' +
+  " (a function run on a rank gets its captured variables shipped with it, but not the host's globals or modules: " +
   'import what you need with `await import()` inside the function, or pass values as args)';
 
 export const RESULT_MARK = '\u001eRHAPSODY_RESULT ';

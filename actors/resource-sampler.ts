@@ -15,23 +15,18 @@ function cpuTimes(): { idle: number; total: number } {
 /** Queries nvidia-smi; null when it is not installed or fails (then it is not asked again). */
 function queryGpus(): Promise<ResourceReading['gpus'] | null> {
   return new Promise((resolve) => {
-    execFile(
-      'nvidia-smi',
-      ['--query-gpu=index,utilization.gpu,memory.used,memory.total', '--format=csv,noheader,nounits'],
-      { timeout: 5000 },
-      (err, stdout) => {
-        if (err) return resolve(null);
-        const gpus = stdout
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => {
-            const [index, util, used, total] = line.split(',').map((x) => Number(x.trim()));
-            return { index: index!, utilizationPercent: util!, memoryUsedMiB: used!, memoryTotalMiB: total! };
-          });
-        resolve(gpus);
-      },
-    );
+    execFile('nvidia-smi', ['--query-gpu=index,utilization.gpu,memory.used,memory.total', '--format=csv,noheader,nounits'], { timeout: 5000 }, (err, stdout) => {
+      if (err) return resolve(null);
+      const gpus = stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const [index, util, used, total] = line.split(',').map((x) => Number(x.trim()));
+          return { index: index!, utilizationPercent: util!, memoryUsedMiB: used!, memoryTotalMiB: total! };
+        });
+      resolve(gpus);
+    });
   });
 }
 

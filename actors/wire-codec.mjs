@@ -74,9 +74,37 @@ export function cloneable(value) {
 
 // What structured clone rebuilds with its own prototype; any other object arrives as a plain object.
 const CLONE_KEEPS = new Set(
-  [Object, Array, Date, RegExp, Map, Set, ArrayBuffer, DataView, Boolean, Number, String, Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError,
-    Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array]
-    .map((c) => c.prototype),
+  [
+    Object,
+    Array,
+    Date,
+    RegExp,
+    Map,
+    Set,
+    ArrayBuffer,
+    DataView,
+    Boolean,
+    Number,
+    String,
+    Error,
+    EvalError,
+    RangeError,
+    ReferenceError,
+    SyntaxError,
+    TypeError,
+    URIError,
+    Int8Array,
+    Uint8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array,
+  ].map((c) => c.prototype),
 );
 
 /**
@@ -291,7 +319,13 @@ export function compile(wire) {
     return { fn, set, names, captures: d.captures };
   });
   for (const b of built) {
-    if (b.names.length) b.set(b.names.map((n) => { const c = b.captures[n]; return 'f' in c ? built[c.f].fn : c.v; }));
+    if (b.names.length)
+      b.set(
+        b.names.map((n) => {
+          const c = b.captures[n];
+          return 'f' in c ? built[c.f].fn : c.v;
+        }),
+      );
   }
   return built[0].fn;
 }

@@ -14,10 +14,29 @@ import type { ComputeTaskSpec, TaskHandle } from '../src/run/task-handle.js';
 type ComputeTask = TaskHandle<ComputeTaskSpec>;
 
 /** `transient`: compiled for its batch only (a closure ships its values with every batch). */
-interface FunctionDef { id: number; source?: string; wire?: FunctionWire; transient?: boolean; module?: string; export?: string }
-interface Job { id: number; fn: number; args: unknown[] }
-interface JobResult { id: number; ok: boolean; value?: unknown; error?: ErrorData }
-interface Batch { fns: FunctionDef[]; jobs: Job[] }
+interface FunctionDef {
+  id: number;
+  source?: string;
+  wire?: FunctionWire;
+  transient?: boolean;
+  module?: string;
+  export?: string;
+}
+interface Job {
+  id: number;
+  fn: number;
+  args: unknown[];
+}
+interface JobResult {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: ErrorData;
+}
+interface Batch {
+  fns: FunctionDef[];
+  jobs: Job[];
+}
 
 interface Slot {
   handle: Worker | ChildProcess;
@@ -33,7 +52,12 @@ interface Slot {
 }
 
 /** Per-task bookkeeping while a task is in the pool. */
-interface PoolEntry { job: number; slot: Slot | null; timer: NodeJS.Timeout | null; suspect: boolean }
+interface PoolEntry {
+  job: number;
+  slot: Slot | null;
+  timer: NodeJS.Timeout | null;
+  suspect: boolean;
+}
 
 export type PoolMode = 'threads' | 'processes';
 
@@ -101,7 +125,6 @@ export class WorkerPool {
     if (slot) void this.retire(slot, 'killed');
   }
 
-
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.slots.map((s) => this.retire(s, 'closed', false)));
@@ -134,7 +157,13 @@ export class WorkerPool {
       child.once('exit', () => killGroup(child, false));
     }
     const slot: Slot = {
-      handle, send, inFlight: new Map(), known: new Set(), alive: true, exclusive: false, lastError: null,
+      handle,
+      send,
+      inFlight: new Map(),
+      known: new Set(),
+      alive: true,
+      exclusive: false,
+      lastError: null,
       exited: handle instanceof Worker ? new Promise<void>((resolve) => handle.once('exit', () => resolve())) : processGone(handle),
     };
     handle.on('error', (err: Error) => {
@@ -310,7 +339,7 @@ export class WorkerPool {
     }
     try {
       slot.send({ fns, jobs });
-    } catch (err) {
+    } catch (_err) {
       // e.g. an argument that cannot be cloned: find the tasks that cannot go, send the rest
       this.sendEach(slot, tasks, fns, jobs);
     }

@@ -9,7 +9,7 @@ import { compile, encodeError } from './wire-codec.mjs';
 export { compile };
 
 const CLOSURE_HINT =
-  ' (a function run in a worker gets its captured variables shipped with it, but not the host\'s globals or modules: ' +
+  " (a function run in a worker gets its captured variables shipped with it, but not the host's globals or modules: " +
   'import what you need with `await import()` inside the function, pass values as args, or use a module reference)';
 
 /** Error data of anything thrown by a shipped function (source functions get the closure hint). */
@@ -80,8 +80,14 @@ export function createRuntime(post) {
       });
       const entry = { loading, fromSource: false };
       loading.then(
-        (fn) => { entry.fn = fn; entry.loading = null; },
-        (err) => { entry.error = errorData(err, false); entry.loading = null; },
+        (fn) => {
+          entry.fn = fn;
+          entry.loading = null;
+        },
+        (err) => {
+          entry.error = errorData(err, false);
+          entry.loading = null;
+        },
       );
       fns.set(def.id, entry);
     }
@@ -96,7 +102,10 @@ export function createRuntime(post) {
     if (!entry) return push({ id: job.id, ok: false, error: { name: 'Error', message: `function ${job.fn} was never defined in this worker` } });
     if (entry.error) return push({ id: job.id, ok: false, error: entry.error });
     if (entry.loading) {
-      entry.loading.then(() => run(job, entry), () => run(job, entry));
+      entry.loading.then(
+        () => run(job, entry),
+        () => run(job, entry),
+      );
       return;
     }
     try {

@@ -19,7 +19,7 @@ function holdHeap(mb: number): unknown[] {
   const hold: unknown[] = [];
   for (let i = 0; i < mb; i++) {
     const a = new Array(1024 * 16);
-    for (let j = 0; j < a.length; j++) a[j] = { j, s: 'x' + j };
+    for (let j = 0; j < a.length; j++) a[j] = { j, s: `x${j}` };
     hold.push(a);
   }
   return hold;
@@ -93,14 +93,19 @@ async function cSpawn(n: number): Promise<number> {
 
 async function rawSpawn(n: number, heapMb: number, concurrency = 8): Promise<number> {
   const hold = holdHeap(heapMb);
-  const one = () => new Promise<void>((resolve, reject) => {
-    const c = spawn('/bin/true', [], { stdio: ['ignore', 'pipe', 'pipe'] });
-    c.on('error', reject);
-    c.on('close', () => resolve());
-  });
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const c = spawn('/bin/true', [], { stdio: ['ignore', 'pipe', 'pipe'] });
+      c.on('error', reject);
+      c.on('close', () => resolve());
+    });
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => { while (next++ < n) await one(); }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < n) await one();
+    }),
+  );
   void hold.length;
   return n / ((performance.now() - t0) / 1000);
 }
@@ -114,7 +119,11 @@ async function rawWorkers(n: number): Promise<number> {
   const t0 = performance.now();
   let done = 0;
   await new Promise<void>((resolve) => {
-    for (const w of workers) w.on('message', (r: unknown[]) => { done += r.length; if (done === n) resolve(); });
+    for (const w of workers)
+      w.on('message', (r: unknown[]) => {
+        done += r.length;
+        if (done === n) resolve();
+      });
     for (let i = 0; i < n; i += 256) {
       const jobs = [];
       for (let j = i; j < Math.min(n, i + 256); j++) jobs.push({ id: j, args: [j] });
@@ -150,7 +159,9 @@ function naiveActors(n: number): { usPerTask: number; bytesPerTask: number } {
   }
   const us = ((performance.now() - t0) * 1000) / n;
   const bytes = (process.memoryUsage().heapUsed - before) / n;
-  for (const a of keep) { a.send({ type: 'COMPLETE', returnValue: 1 }); }
+  for (const a of keep) {
+    a.send({ type: 'COMPLETE', returnValue: 1 });
+  }
   return { usPerTask: us, bytesPerTask: bytes };
 }
 
@@ -164,7 +175,9 @@ async function memory(total: number): Promise<Record<string, number>> {
   const backend = await ConcurrentExecutionBackend.create({ executor: 'inline' });
   const session = new Session({ backends: [backend] });
   let peak = 0;
-  const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+  const sample = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
   const marks: Record<string, number> = {};
   const t0 = performance.now();
   for (let done = 0; done < total; done += 10_000) {
@@ -370,37 +383,102 @@ async function closureCost(n: number): Promise<Record<string, number>> {
 
 const name = process.argv[2];
 switch (name) {
-  case 'inline': out({ case: name, value: await functionTasks('inline', 100_000) }); break;
-  case 'inline-inspect': out({ case: name, value: await functionTasks('inline', 20_000, true) }); break;
-  case 'inline-20k': out({ case: name, value: await functionTasks('inline', 20_000) }); break;
-  case 'telemetry-ab': out({ case: name, ...(await telemetryAB()) }); break;
-  case 'telemetry-sustained': out({ case: name, ...(await sustainedTelemetry(10)) }); break;
-  case 'threads': out({ case: name, value: await functionTasks('threads', 100_000) }); break;
-  case 'raw-inline': out({ case: name, value: await rawInline(100_000) }); break;
-  case 'raw-workers': out({ case: name, value: await rawWorkers(100_000) }); break;
-  case 'exec': out({ case: name, value: await executables(SPAWNS, 0) }); break;
-  case 'exec-heap': out({ case: name, value: await executables(SPAWNS, 1024) }); break;
-  case 'exec-node': out({ case: name, value: await executables(SPAWNS, 0, 'node') }); break;
-  case 'exec-heap-node': out({ case: name, value: await executables(SPAWNS, 1024, 'node') }); break;
-  case 'exec-seq': out({ case: name, ...(await sequentialExecutables(Math.round(SPAWNS / 5), 'native')) }); break;
-  case 'exec-seq-node': out({ case: name, ...(await sequentialExecutables(Math.round(SPAWNS / 5), 'node')) }); break;
-  case 'c-spawn': out({ case: name, value: await cSpawn(SPAWNS) }); break;
-  case 'hpc-local-node': out({ case: name, value: await hpcLocal(Math.round(SPAWNS / 2), 'node') }); break;
-  case 'raw-spawn': out({ case: name, value: await rawSpawn(1000, 0) }); break;
-  case 'raw-spawn-heap': out({ case: name, value: await rawSpawn(300, 1024) }); break;
-  case 'distributed': out({ case: name, ...(await distributed(10_000)) }); break;
-  case 'bare-bullmq': out({ case: name, ...(await bareBullmq(10_000)) }); break;
-  case 'hpc-local': out({ case: name, value: await hpcLocal(Math.round(SPAWNS / 2)) }); break;
-  case 'raw-spawn-ms': out({ case: name, value: 1000 / (await rawSpawn(1000, 0)) }); break;
-  case 'hpc-slurm': out({ case: name, value: await hpcSlurm(100) }); break;
-  case 'naive-actor': out({ case: name, ...naiveActors(20_000) }); break;
-  case 'memory': out({ case: name, ...(await memory(1_000_000)) }); break;
-  case 'llm-embedded': out({ case: name, ...(await (await import('./inference.js')).embeddedVsDirect()) }); break;
-  case 'llm-http': out({ case: name, ...(await (await import('./inference.js')).httpVsFetch()) }); break;
-  case 'closure-cost': out({ case: name, ...(await closureCost(10_000)) }); break;
-  case 'seq-threads': out({ case: name, ...(await sequential('threads', 3000)) }); break;
-  case 'seq-processes': out({ case: name, ...(await sequential('processes', 3000)) }); break;
-  case 'seq-inline': out({ case: name, ...(await sequential('inline', 3000)) }); break;
-  case 'graph': out({ case: name, ...(await import('./graph.js')).graphBench() }); break;
-  default: throw new Error(`unknown case ${name}`);
+  case 'inline':
+    out({ case: name, value: await functionTasks('inline', 100_000) });
+    break;
+  case 'inline-inspect':
+    out({ case: name, value: await functionTasks('inline', 20_000, true) });
+    break;
+  case 'inline-20k':
+    out({ case: name, value: await functionTasks('inline', 20_000) });
+    break;
+  case 'telemetry-ab':
+    out({ case: name, ...(await telemetryAB()) });
+    break;
+  case 'telemetry-sustained':
+    out({ case: name, ...(await sustainedTelemetry(10)) });
+    break;
+  case 'threads':
+    out({ case: name, value: await functionTasks('threads', 100_000) });
+    break;
+  case 'raw-inline':
+    out({ case: name, value: await rawInline(100_000) });
+    break;
+  case 'raw-workers':
+    out({ case: name, value: await rawWorkers(100_000) });
+    break;
+  case 'exec':
+    out({ case: name, value: await executables(SPAWNS, 0) });
+    break;
+  case 'exec-heap':
+    out({ case: name, value: await executables(SPAWNS, 1024) });
+    break;
+  case 'exec-node':
+    out({ case: name, value: await executables(SPAWNS, 0, 'node') });
+    break;
+  case 'exec-heap-node':
+    out({ case: name, value: await executables(SPAWNS, 1024, 'node') });
+    break;
+  case 'exec-seq':
+    out({ case: name, ...(await sequentialExecutables(Math.round(SPAWNS / 5), 'native')) });
+    break;
+  case 'exec-seq-node':
+    out({ case: name, ...(await sequentialExecutables(Math.round(SPAWNS / 5), 'node')) });
+    break;
+  case 'c-spawn':
+    out({ case: name, value: await cSpawn(SPAWNS) });
+    break;
+  case 'hpc-local-node':
+    out({ case: name, value: await hpcLocal(Math.round(SPAWNS / 2), 'node') });
+    break;
+  case 'raw-spawn':
+    out({ case: name, value: await rawSpawn(1000, 0) });
+    break;
+  case 'raw-spawn-heap':
+    out({ case: name, value: await rawSpawn(300, 1024) });
+    break;
+  case 'distributed':
+    out({ case: name, ...(await distributed(10_000)) });
+    break;
+  case 'bare-bullmq':
+    out({ case: name, ...(await bareBullmq(10_000)) });
+    break;
+  case 'hpc-local':
+    out({ case: name, value: await hpcLocal(Math.round(SPAWNS / 2)) });
+    break;
+  case 'raw-spawn-ms':
+    out({ case: name, value: 1000 / (await rawSpawn(1000, 0)) });
+    break;
+  case 'hpc-slurm':
+    out({ case: name, value: await hpcSlurm(100) });
+    break;
+  case 'naive-actor':
+    out({ case: name, ...naiveActors(20_000) });
+    break;
+  case 'memory':
+    out({ case: name, ...(await memory(1_000_000)) });
+    break;
+  case 'llm-embedded':
+    out({ case: name, ...(await (await import('./inference.js')).embeddedVsDirect()) });
+    break;
+  case 'llm-http':
+    out({ case: name, ...(await (await import('./inference.js')).httpVsFetch()) });
+    break;
+  case 'closure-cost':
+    out({ case: name, ...(await closureCost(10_000)) });
+    break;
+  case 'seq-threads':
+    out({ case: name, ...(await sequential('threads', 3000)) });
+    break;
+  case 'seq-processes':
+    out({ case: name, ...(await sequential('processes', 3000)) });
+    break;
+  case 'seq-inline':
+    out({ case: name, ...(await sequential('inline', 3000)) });
+    break;
+  case 'graph':
+    out({ case: name, ...(await import('./graph.js')).graphBench() });
+    break;
+  default:
+    throw new Error(`unknown case ${name}`);
 }

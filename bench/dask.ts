@@ -51,22 +51,52 @@ const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m
 const exe = () => new ComputeTask({ executable: '/bin/true' });
 const fn = (i: number) => new ComputeTask({ function: { python: 'operator:add' }, args: [i, 1] });
 // warm both sides (imports, worker pools, connections)
-log('warm'); await rate(exe, 20);
-log('warm fn'); await rate(fn, 200);
-log('warm floor'); await floor('functions', 200);
+log('warm');
+await rate(exe, 20);
+log('warm fn');
+await rate(fn, 200);
+log('warm floor');
+await floor('functions', 200);
 
-log('fn'); const fnRate = await rate(fn, N_FN);
-log('fn floor'); const fnFloor = await floor('functions', N_FN);
-log('exec'); const exec = await rate(exe, N_EXEC);
-log('exec floor'); const execFloor = await floor('exec', N_EXEC);
-log('seq'); const seq = await p50(N_SEQ);
-log('seq floor'); const seqFloor = await floor('latency', N_SEQ);
+log('fn');
+const fnRate = await rate(fn, N_FN);
+log('fn floor');
+const fnFloor = await floor('functions', N_FN);
+log('exec');
+const exec = await rate(exe, N_EXEC);
+log('exec floor');
+const execFloor = await floor('exec', N_EXEC);
+log('seq');
+const seq = await p50(N_SEQ);
+log('seq floor');
+const seqFloor = await floor('latency', N_SEQ);
 const r = { exec, execFloor, fn: fnRate, fnFloor, seq, seqFloor };
 await session.close();
 
 const f = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 console.table([
-  { benchmark: `${N_EXEC} /bin/true, 2 workers × 1 thread`, rhapsody: `${f(r.exec)}/s`, floor: `${f(r.execFloor)}/s (client.map, Python)`, ratio: f(r.exec / r.execFloor, 2), target: '≥ 0.7', met: r.exec / r.execFloor >= 0.7 },
-  { benchmark: `${f(N_FN)} trivial Python callables`, rhapsody: `${f(r.fn)}/s`, floor: `${f(r.fnFloor)}/s (client.map, Python)`, ratio: f(r.fn / r.fnFloor, 2), target: '≥ 0.7', met: r.fn / r.fnFloor >= 0.7 },
-  { benchmark: `sequential pipeline, p50 of ${N_SEQ}`, rhapsody: `${f(r.seq, 1)} ms`, floor: `${f(r.seqFloor, 1)} ms (submit().result())`, ratio: f(r.seqFloor / r.seq, 2), target: 'reported', met: true },
+  {
+    benchmark: `${N_EXEC} /bin/true, 2 workers × 1 thread`,
+    rhapsody: `${f(r.exec)}/s`,
+    floor: `${f(r.execFloor)}/s (client.map, Python)`,
+    ratio: f(r.exec / r.execFloor, 2),
+    target: '≥ 0.7',
+    met: r.exec / r.execFloor >= 0.7,
+  },
+  {
+    benchmark: `${f(N_FN)} trivial Python callables`,
+    rhapsody: `${f(r.fn)}/s`,
+    floor: `${f(r.fnFloor)}/s (client.map, Python)`,
+    ratio: f(r.fn / r.fnFloor, 2),
+    target: '≥ 0.7',
+    met: r.fn / r.fnFloor >= 0.7,
+  },
+  {
+    benchmark: `sequential pipeline, p50 of ${N_SEQ}`,
+    rhapsody: `${f(r.seq, 1)} ms`,
+    floor: `${f(r.seqFloor, 1)} ms (submit().result())`,
+    ratio: f(r.seqFloor / r.seq, 2),
+    target: 'reported',
+    met: true,
+  },
 ]);

@@ -49,16 +49,18 @@ export async function embeddedVsDirect(): Promise<Record<string, number>> {
   const direct = async () => {
     let next = 0;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: PARALLEL }, async () => {
-      const sequence = context.getSequence();
-      while (next < N) {
-        const session = new lib.LlamaChatSession({ contextSequence: sequence, chatWrapper: wrapper, autoDisposeSequence: false });
-        await session.prompt(prompts[next++]!, { maxTokens: 24, temperature: 0 });
-        session.dispose({ disposeSequence: false });
-        await sequence.clearHistory();
-      }
-      sequence.dispose();
-    }));
+    await Promise.all(
+      Array.from({ length: PARALLEL }, async () => {
+        const sequence = context.getSequence();
+        while (next < N) {
+          const session = new lib.LlamaChatSession({ contextSequence: sequence, chatWrapper: wrapper, autoDisposeSequence: false });
+          await session.prompt(prompts[next++]!, { maxTokens: 24, temperature: 0 });
+          session.dispose({ disposeSequence: false });
+          await sequence.clearHistory();
+        }
+        sequence.dispose();
+      }),
+    );
     return performance.now() - t0;
   };
   const backend = await LlamaCppInferenceBackend.create({ modelPath, parallel: PARALLEL, threads });
@@ -76,20 +78,24 @@ export async function httpVsFetch(): Promise<Record<string, number>> {
   const modelPath = writeTinyModel().path;
   const port = await freePort();
   const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-  const server = spawn(process.execPath, ['--import', 'tsx', cli, 'serve-model', '--model', modelPath, '--port', String(port), '--model-name', 'tiny', '--parallel', '32'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, ['--import', 'tsx', cli, 'serve-model', '--model', modelPath, '--port', String(port), '--model-name', 'tiny', '--parallel', '32'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve) => server.stdout!.on('data', (d: Buffer) => d.toString().includes('serving') && resolve()));
   const endpoint = `http://127.0.0.1:${port}/v1`;
   const body = (prompt: string) => JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content: prompt }], max_tokens: 24, temperature: 0 });
   const bare = async () => {
     let next = 0;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: 32 }, async () => {
-      while (next < N) {
-        const res = await fetch(`${endpoint}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(prompts[next++]!) });
-        const j = (await res.json()) as { choices: Array<{ message: { content: string } }> };
-        if (!j.choices[0]!.message.content) throw new Error('empty');
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < N) {
+          const res = await fetch(`${endpoint}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(prompts[next++]!) });
+          const j = (await res.json()) as { choices: Array<{ message: { content: string } }> };
+          if (!j.choices[0]!.message.content) throw new Error('empty');
+        }
+      }),
+    );
     return performance.now() - t0;
   };
   const backend = await OpenAIInferenceBackend.create({ endpoint, model: 'tiny', maxInFlight: 32 });

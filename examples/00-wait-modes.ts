@@ -7,7 +7,11 @@ function makeTasks() {
     new ComputeTask({ function: (n: number) => n * n, args: [12] }),
     new ComputeTask({ executable: '/bin/echo', arguments: ['hello from a process'] }),
     new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo "disk on fire" >&2; exit 2'] }),
-    new ComputeTask({ function: () => { throw new Error('function raised'); } }),
+    new ComputeTask({
+      function: () => {
+        throw new Error('function raised');
+      },
+    }),
   ];
 }
 
@@ -40,9 +44,9 @@ const backend = await ConcurrentExecutionBackend.create();
   }
   console.log('== Promise.allSettled (collect)');
   const results = await Promise.allSettled(futures);
-  results.forEach((r, i) =>
-    console.log(r.status === 'rejected' ? `${tasks[i]!.uid} → error: ${r.reason.message}` : `${tasks[i]!.uid} → ${JSON.stringify(tasks[i]!.returnValue ?? tasks[i]!.stdout)}`),
-  );
+  results.forEach((r, i) => {
+    console.log(r.status === 'rejected' ? `${tasks[i]!.uid} → error: ${r.reason.message}` : `${tasks[i]!.uid} → ${JSON.stringify(tasks[i]!.returnValue ?? tasks[i]!.stdout)}`);
+  });
 }
 
 // 3. await future / await task: one at a time, for pipelines

@@ -31,10 +31,7 @@ async function fetchResult(url: string): Promise<string> {
 const executor = (process.argv[2] ?? 'threads') as Executor;
 const backend = await ConcurrentExecutionBackend.create({ executor });
 await using session = new Session({ backends: [backend] });
-const tasks = [
-  new ComputeTask({ function: computePi, args: [1_000_000] }),
-  new ComputeTask({ function: fetchResult, args: ['http://127.0.0.1:PORT/'] }),
-];
+const tasks = [new ComputeTask({ function: computePi, args: [1_000_000] }), new ComputeTask({ function: fetchResult, args: ['http://127.0.0.1:PORT/'] })];
 const futures = await session.submitTasks(tasks);
 await Promise.all(futures);
 

@@ -12,10 +12,7 @@ async function computeFunction(): Promise<string> {
   return line;
 }
 
-const [beLocal, beRemote] = await Promise.all([
-  ConcurrentExecutionBackend.create({ name: 'local_cpu', executor: 'threads' }),
-  HpcExecutionBackend.create(hpcOptions('hpc_gpu')),
-]);
+const [beLocal, beRemote] = await Promise.all([ConcurrentExecutionBackend.create({ name: 'local_cpu', executor: 'threads' }), HpcExecutionBackend.create(hpcOptions('hpc_gpu'))]);
 
 await using session = new Session({ backends: [beLocal, beRemote] });
 // route explicitly by backend name

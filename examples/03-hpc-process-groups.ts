@@ -23,8 +23,25 @@ const single = [
 ];
 // parallel jobs: 2 groups of 2 processes each (4 ranks)
 const parallel = [
-  new ComputeTask({ executable: '/bin/bash', arguments: ['-c', 'echo $RHAPSODY_RANK@$RHAPSODY_HOSTNAME'], taskBackendSpecificKwargs: { processTemplates: [[2, {}], [2, {}]] } }),
-  new ComputeTask({ function: myFunction, taskBackendSpecificKwargs: { processTemplates: [[2, {}], [2, {}]] } }),
+  new ComputeTask({
+    executable: '/bin/bash',
+    arguments: ['-c', 'echo $RHAPSODY_RANK@$RHAPSODY_HOSTNAME'],
+    taskBackendSpecificKwargs: {
+      processTemplates: [
+        [2, {}],
+        [2, {}],
+      ],
+    },
+  }),
+  new ComputeTask({
+    function: myFunction,
+    taskBackendSpecificKwargs: {
+      processTemplates: [
+        [2, {}],
+        [2, {}],
+      ],
+    },
+  }),
 ];
 await session.submitTasks([...single, ...parallel]);
 await Promise.all([...single, ...parallel]);

@@ -36,7 +36,12 @@ const taskSingle = new ComputeTask({ function: gpuWork, taskBackendSpecificKwarg
 // parallel job: 4 processes in two groups, each group with its own GPU policy
 const taskParallel = new ComputeTask({
   function: gpuWork,
-  taskBackendSpecificKwargs: { processTemplates: [[2, { policy: policies[0] }], [2, { policy: policies[1] }]] },
+  taskBackendSpecificKwargs: {
+    processTemplates: [
+      [2, { policy: policies[0] }],
+      [2, { policy: policies[1] }],
+    ],
+  },
 });
 
 await session.submitTasks([taskSingle, taskParallel]);

@@ -22,11 +22,28 @@ const tasks = [
   // single-process executable
   new ComputeTask({ executable: '/bin/bash', arguments: ['-c', 'echo $HOSTNAME'], taskBackendSpecificKwargs: { processTemplate: {} } }),
   // parallel job executable (2+2 processes)
-  new ComputeTask({ executable: '/bin/bash', arguments: ['-c', 'echo $HOSTNAME'], taskBackendSpecificKwargs: { processTemplates: [[2, {}], [2, {}]] } }),
+  new ComputeTask({
+    executable: '/bin/bash',
+    arguments: ['-c', 'echo $HOSTNAME'],
+    taskBackendSpecificKwargs: {
+      processTemplates: [
+        [2, {}],
+        [2, {}],
+      ],
+    },
+  }),
   // single-process function
   new ComputeTask({ function: singleFunction, taskBackendSpecificKwargs: { processTemplate: {} } }),
   // parallel job function (2+2 processes)
-  new ComputeTask({ function: parallelFunction, taskBackendSpecificKwargs: { processTemplates: [[2, {}], [2, {}]] } }),
+  new ComputeTask({
+    function: parallelFunction,
+    taskBackendSpecificKwargs: {
+      processTemplates: [
+        [2, {}],
+        [2, {}],
+      ],
+    },
+  }),
 ];
 
 const futures = await session.submitTasks(tasks);

@@ -19,14 +19,9 @@ function serveModel(): string[] {
 }
 
 const model = vllmModel ?? writeTinyModel().path;
-const service = (name: string, servedModelName: string) =>
-  VllmInferenceBackend.create({ name, model, servedModelName, command: vllmModel ? undefined : serveModel(), maxInFlight: 16 });
+const service = (name: string, servedModelName: string) => VllmInferenceBackend.create({ name, model, servedModelName, command: vllmModel ? undefined : serveModel(), maxInFlight: 16 });
 
-const [summarizer, classifier, local] = await Promise.all([
-  service('summarizer', 'summary-model'),
-  service('classifier', 'label-model'),
-  ConcurrentExecutionBackend.create({ name: 'local' }),
-]);
+const [summarizer, classifier, local] = await Promise.all([service('summarizer', 'summary-model'), service('classifier', 'label-model'), ConcurrentExecutionBackend.create({ name: 'local' })]);
 console.log(`summarizer at ${summarizer.endpoint}, classifier at ${classifier.endpoint}`);
 
 await using session = new Session({ backends: [summarizer, classifier, local] });

@@ -4,10 +4,7 @@
 // Run: npx tsx examples/09-custom-backend.ts [--inspect]   (--inspect: list what the Stately inspector saw)
 import { spawn } from 'node:child_process';
 import { createInspector } from '@statelyai/inspect';
-import {
-  Backend, ComputeTask, ConcurrentExecutionBackend, Session, processFailure,
-  type ComputeTaskSpec, type Outcome, type TaskHandle, type TaskSpec,
-} from 'rhapsody';
+import { Backend, ComputeTask, ConcurrentExecutionBackend, Session, processFailure, type ComputeTaskSpec, type Outcome, type TaskHandle, type TaskSpec } from 'rhapsody';
 
 /** Runs executables with plain `child_process.spawn`, at most `slots` at a time, each in its own process group. */
 class ShellBackend extends Backend {

@@ -19,9 +19,7 @@ async function fetchData(n: number): Promise<number> {
 
 const { values } = parseArgs({ options: { address: { type: 'string' } } });
 // no cluster given: a LocalCluster from `resources` (one worker declares a GPU), closed on exit
-const backend = await DaskExecutionBackend.create(
-  values.address ? { address: values.address } : { resources: { nWorkers: 2, workerResources: [{ GPU: 1 }, {}] } },
-);
+const backend = await DaskExecutionBackend.create(values.address ? { address: values.address } : { resources: { nWorkers: 2, workerResources: [{ GPU: 1 }, {}] } });
 
 await using session = new Session({ backends: [backend] });
 const tasks: ComputeTask[] = [];

@@ -67,8 +67,6 @@ console.table([...kinds].map(([kind, r]) => ({ kind, tasks: r.n, done: r.done, f
 console.table({
   counts: stats.counts,
 });
-console.log(
-  `avg latency: total ${stats.summary.avgTotal?.toFixed(1)} ms, queue ${stats.summary.avgQueue?.toFixed(1)} ms, execution ${stats.summary.avgExecution?.toFixed(1)} ms`,
-);
+console.log(`avg latency: total ${stats.summary.avgTotal?.toFixed(1)} ms, queue ${stats.summary.avgQueue?.toFixed(1)} ms, execution ${stats.summary.avgExecution?.toFixed(1)} ms`);
 console.log(`pi ≈ ${(pis.reduce((a, b) => a + b, 0) / pis.length).toFixed(4)} (mean of ${pis.length} Monte Carlo tasks)`);
 console.log(`AI summary (tiny model, greedy): ${answer}`);

@@ -67,7 +67,7 @@ export const backendMachine = setup({
         log: event.line === undefined ? context.log : [...context.log.slice(1 - BACKEND_LOG_LINES), event.line],
       };
     }),
-    recordCloseError: assign({ error: ({ event }) => String(((event as { error?: { message?: string } }).error)?.message ?? (event as { error?: unknown }).error) }),
+    recordCloseError: assign({ error: ({ event }) => String((event as { error?: { message?: string } }).error?.message ?? (event as { error?: unknown }).error) }),
   },
   guards: {
     idle: ({ context }) => context.inFlight === 0,
@@ -88,7 +88,12 @@ export const backendMachine = setup({
           invoke: {
             src: 'startExecutors',
             onDone: { actions: sendTo(({ self }) => self, { type: 'STARTED' }) },
-            onError: { actions: sendTo(({ self }) => self, ({ event }) => ({ type: 'START_FAILED' as const, error: String((event.error as Error)?.message ?? event.error) })) },
+            onError: {
+              actions: sendTo(
+                ({ self }) => self,
+                ({ event }) => ({ type: 'START_FAILED' as const, error: String((event.error as Error)?.message ?? event.error) }),
+              ),
+            },
           },
           on: {
             STARTED: 'active',

@@ -1,6 +1,11 @@
 import { assign, setup } from 'xstate';
 
-export interface DaskClientWorker { address: string; name: string; nthreads: number; resources: Record<string, number> }
+export interface DaskClientWorker {
+  address: string;
+  name: string;
+  nthreads: number;
+  resources: Record<string, number>;
+}
 
 export interface DaskClientContext {
   backend: string;
@@ -51,7 +56,16 @@ export const daskClientMachine = setup({
 }).createMachine({
   id: 'daskClient',
   context: ({ input }) => ({
-    backend: input.backend, python: null, pid: null, mode: input.mode, scheduler: null, cluster: null, dashboard: null, workers: [], slurmSteps: [], error: null,
+    backend: input.backend,
+    python: null,
+    pid: null,
+    mode: input.mode,
+    scheduler: null,
+    cluster: null,
+    dashboard: null,
+    workers: [],
+    slurmSteps: [],
+    error: null,
   }),
   initial: 'starting',
   on: { WORKERS: { actions: 'keepWorkers' } },

@@ -11,9 +11,7 @@ export interface InferenceRequestContext {
   error: unknown;
 }
 
-export type InferenceRequestEvent =
-  | { type: 'SLOT' }
-  | { type: 'CANCEL' };
+export type InferenceRequestEvent = { type: 'SLOT' } | { type: 'CANCEL' };
 
 /**
  * What makes a failed attempt worth another: the sender marks errors `retryable` (refused, 429, 5xx).

@@ -14,10 +14,7 @@ export interface ModelServiceContext {
   error: string | null;
 }
 
-export type ModelServiceEvent =
-  | { type: 'START' }
-  | { type: 'EXITED'; reason: string }
-  | { type: 'STOP' };
+export type ModelServiceEvent = { type: 'START' } | { type: 'EXITED'; reason: string } | { type: 'STOP' };
 
 /**
  * A managed model server (vLLM or any OpenAI-compatible command): `starting` launches it and waits

@@ -9,11 +9,7 @@ export interface SessionMachineContext {
   batches: number;
 }
 
-export type SessionMachineEvent =
-  | { type: 'ADD_BACKEND'; name: string }
-  | { type: 'SUBMIT_BATCH'; size: number }
-  | { type: 'CLOSE' }
-  | { type: 'CLOSED' };
+export type SessionMachineEvent = { type: 'ADD_BACKEND'; name: string } | { type: 'SUBMIT_BATCH'; size: number } | { type: 'CLOSE' } | { type: 'CLOSED' };
 
 /**
  * The session: OPEN (accepts backends and batches) → CLOSING (invokes `closeSession`, which the
@@ -40,14 +36,9 @@ export const sessionMachine = setup({
   },
   actions: {
     recordBackend: assign({
-      backends: ({ context, event }) =>
-        event.type === 'ADD_BACKEND' ? [...context.backends, event.name] : context.backends,
+      backends: ({ context, event }) => (event.type === 'ADD_BACKEND' ? [...context.backends, event.name] : context.backends),
     }),
-    recordBatch: assign(({ context, event }) =>
-      event.type === 'SUBMIT_BATCH'
-        ? { submitted: context.submitted + event.size, batches: context.batches + 1 }
-        : {},
-    ),
+    recordBatch: assign(({ context, event }) => (event.type === 'SUBMIT_BATCH' ? { submitted: context.submitted + event.size, batches: context.batches + 1 } : {})),
   },
 }).createMachine({
   id: 'session',

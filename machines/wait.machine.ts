@@ -9,10 +9,7 @@ export interface WaitMachineContext {
   timeout: number | null;
 }
 
-export type WaitMachineEvent =
-  | { type: 'ALL_SETTLED' }
-  | { type: 'TASK_FAILED' }
-  | { type: 'ABORT' };
+export type WaitMachineEvent = { type: 'ALL_SETTLED' } | { type: 'TASK_FAILED' } | { type: 'ABORT' };
 
 /**
  * Wait-mode semantics of the original. `collectAll` (session.waitTasks) ignores task failures and

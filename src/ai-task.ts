@@ -23,10 +23,7 @@ export interface AITaskOptions {
   [extra: string]: unknown;
 }
 
-const KNOWN = new Set([
-  'prompt', 'model', 'inferenceEndpoint', 'systemPrompt', 'temperature', 'maxTokens', 'topP', 'topK',
-  'stopSequences', 'uid', 'backend', 'dependsOn', 'retries',
-]);
+const KNOWN = new Set(['prompt', 'model', 'inferenceEndpoint', 'systemPrompt', 'temperature', 'maxTokens', 'topP', 'topK', 'stopSequences', 'uid', 'backend', 'dependsOn', 'retries']);
 
 /**
  * An inference request. Needs one of `model` / `inferenceEndpoint` / `backend`.

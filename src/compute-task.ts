@@ -24,10 +24,7 @@ export interface ComputeTaskOptions {
   [extra: string]: unknown;
 }
 
-const KNOWN = new Set([
-  'executable', 'arguments', 'function', 'args', 'kwargs', 'uid', 'backend', 'captureStdio',
-  'inputFiles', 'outputFiles', 'taskBackendSpecificKwargs', 'dependsOn', 'retries',
-]);
+const KNOWN = new Set(['executable', 'arguments', 'function', 'args', 'kwargs', 'uid', 'backend', 'captureStdio', 'inputFiles', 'outputFiles', 'taskBackendSpecificKwargs', 'dependsOn', 'retries']);
 
 /**
  * A function or executable to run. Exactly one of `executable` / `function`.

@@ -17,10 +17,10 @@ export class RhapsodyError extends Error {
    * build each have their own classes): by the brand and the class names on the prototype chain.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (Function.prototype[Symbol.hasInstance].call(RhapsodyError, value)) return true;
     if (!isRhapsodyError(value)) return false;
     for (let p = Object.getPrototypeOf(value); p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
-      if (p.constructor?.name === this.name) return true;
+      if (p.constructor?.name === RhapsodyError.name) return true;
     }
     return false;
   }
@@ -48,7 +48,11 @@ export function isRhapsodyError(value: unknown): value is RhapsodyError {
  */
 export class BackendError extends RhapsodyError {
   override readonly code = 'BACKEND_ERROR';
-  constructor(message: string, readonly backend?: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly backend?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -62,7 +66,12 @@ export class BackendError extends RhapsodyError {
  */
 export class TaskValidationError extends RhapsodyError {
   override readonly code = 'TASK_VALIDATION_ERROR';
-  constructor(message: string, readonly taskUid?: string, readonly field?: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly taskUid?: string,
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -80,11 +89,7 @@ export class TaskExecutionError extends RhapsodyError {
   readonly exitCode: number | null;
   readonly stderr: string | null;
   readonly signal: string | null;
-  constructor(
-    message: string,
-    details: { taskUid: string; exitCode?: number | null; stderr?: string | null; signal?: string | null },
-    options?: { cause?: unknown },
-  ) {
+  constructor(message: string, details: { taskUid: string; exitCode?: number | null; stderr?: string | null; signal?: string | null }, options?: { cause?: unknown }) {
     super(message, options);
     this.taskUid = details.taskUid;
     this.exitCode = details.exitCode ?? null;
@@ -115,7 +120,11 @@ export class SessionError extends RhapsodyError {
  */
 export class ResourceError extends RhapsodyError {
   override readonly code = 'RESOURCE_ERROR';
-  constructor(message: string, readonly taskUid?: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly taskUid?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -130,7 +139,11 @@ export class ResourceError extends RhapsodyError {
  */
 export class TaskCanceledError extends RhapsodyError {
   override readonly code = 'TASK_CANCELED';
-  constructor(message: string, readonly taskUid?: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly taskUid?: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -154,7 +167,12 @@ export class TimeoutError extends RhapsodyError {
  */
 export class DependencyError extends RhapsodyError {
   override readonly code = 'DEPENDENCY_ERROR';
-  constructor(message: string, readonly taskUid: string, readonly dependencyUid: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly taskUid: string,
+    readonly dependencyUid: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

@@ -33,7 +33,12 @@ export type { ProgressOptions } from './progress.js';
 export { TelemetryManager } from './telemetry/telemetry-manager.js';
 export type { TelemetryOptions, TelemetrySummary, TelemetryMetrics, TaskSpan } from './telemetry/telemetry-manager.js';
 export type {
-  TelemetryEvent, TaskTelemetryEvent, SessionTelemetryEvent, BackendTelemetryEvent, ResourceSample, TelemetryErrorEvent,
+  TelemetryEvent,
+  TaskTelemetryEvent,
+  SessionTelemetryEvent,
+  BackendTelemetryEvent,
+  ResourceSample,
+  TelemetryErrorEvent,
 } from './telemetry/telemetry-events.js';
 export type { HistogramSnapshot } from './telemetry/latency-histogram.js';
 export { startInspectorServer } from '../actors/inspector-relay.js';

@@ -157,14 +157,9 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   }
 
   /** Settles like the future returned by `submitTasks`. */
-  then<R1 = TaskResult, R2 = never>(
-    onfulfilled?: ((value: TaskResult) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
+  then<R1 = TaskResult, R2 = never>(onfulfilled?: ((value: TaskResult) => R1 | PromiseLike<R1>) | null, onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
     if (!this.#run) {
-      return Promise.reject(
-        new SessionError(`Task ${this.uid} has no bound future. Has it been submitted to a Session?`),
-      ).then(onfulfilled, onrejected);
+      return Promise.reject(new SessionError(`Task ${this.uid} has no bound future. Has it been submitted to a Session?`)).then(onfulfilled, onrejected);
     }
     return this.#run.future.then(onfulfilled, onrejected);
   }
@@ -196,8 +191,15 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   /** A plain snapshot with every readable field. */
   toJSON(): TaskSnapshot {
     const snap: TaskSnapshot = {
-      ...this.#extras, ...this.inputFields(), ...this.toResult(), kind: this.kind, exception: errorData(this.exception),
-      dependsOn: this.dependsOn.map(uidOfDependency), retries: this.retries, attempts: this.attempts, pendingReason: this.pendingReason,
+      ...this.#extras,
+      ...this.inputFields(),
+      ...this.toResult(),
+      kind: this.kind,
+      exception: errorData(this.exception),
+      dependsOn: this.dependsOn.map(uidOfDependency),
+      retries: this.retries,
+      attempts: this.attempts,
+      pendingReason: this.pendingReason,
     };
     return snap;
   }

@@ -30,7 +30,10 @@ const retries = z
       on: z.enum(['infrastructure', 'any']).optional(),
     }),
   ])
-  .transform((r): RetryPolicy => (typeof r === 'number' ? { max: r, delay: 1000, factor: 2, on: 'infrastructure' } : { max: r.max, delay: r.delay ?? 1000, factor: r.factor ?? 2, on: r.on ?? 'infrastructure' }));
+  .transform(
+    (r): RetryPolicy =>
+      typeof r === 'number' ? { max: r, delay: 1000, factor: 2, on: 'infrastructure' } : { max: r.max, delay: r.delay ?? 1000, factor: r.factor ?? 2, on: r.on ?? 'infrastructure' },
+  );
 
 /** Fields of the task graph, common to ComputeTask and AITask. */
 const graphFields = {

@@ -7,8 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const run = async (file: string, ...args: string[]) =>
-  (await promisify(execFile)('npx', ['tsx', file, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 })).stdout;
+const run = async (file: string, ...args: string[]) => (await promisify(execFile)('npx', ['tsx', file, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 })).stdout;
 
 /** Runs an example with a private TMPDIR: its stdout and what it left in that temp dir. */
 const runInTmp = async (file: string) => {
@@ -30,12 +29,16 @@ describe('examples', () => {
     expect(out).toContain('pipeline result: 42');
   }, 130_000);
 
-  it.each(['threads', 'processes', 'inline'])('01-callables on %s', async (executor) => {
-    const out = await run('examples/01-callables.ts', executor);
-    const [, pi, html] = out.trim().split('\n');
-    expect(Number(pi)).toBeCloseTo(3.14, 1);
-    expect(html).toBe('<html>hello</html>');
-  }, 130_000);
+  it.each(['threads', 'processes', 'inline'])(
+    '01-callables on %s',
+    async (executor) => {
+      const out = await run('examples/01-callables.ts', executor);
+      const [, pi, html] = out.trim().split('\n');
+      expect(Number(pi)).toBeCloseTo(3.14, 1);
+      expect(html).toBe('<html>hello</html>');
+    },
+    130_000,
+  );
 
   it('02-multi-backend: explicit and implicit routing', async () => {
     const out = await run('examples/02-multi-backend.ts');

@@ -39,7 +39,15 @@ export function checkGpuExclusivity(tasks: ComputeTask[], limit: number): { maxC
     }
   }
   // most spans alive at any instant (sweep over the start and end times)
-  const edges = spans.flatMap((x) => [[x.start, 1], [x.end, -1]] as const).sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+  const edges = spans
+    .flatMap(
+      (x) =>
+        [
+          [x.start, 1],
+          [x.end, -1],
+        ] as const,
+    )
+    .sort((p, q) => p[0] - q[0] || p[1] - q[1]);
   let alive = 0;
   let maxConcurrent = 0;
   for (const [, d] of edges) maxConcurrent = Math.max(maxConcurrent, (alive += d));
@@ -61,4 +69,3 @@ export function checkHpcExamples(outputs: { e03: string; e04: string; e05: strin
   expect(outputs.e05.match(/: DONE \(output: /g)).toHaveLength(5);
   expect(outputs.e05).toMatch(/\["\S+#0","\S+#1","\S+#2","\S+#3"\]/);
 }
-

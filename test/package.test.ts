@@ -97,10 +97,16 @@ describe('the built package', () => {
         await s.submitTasks([t]); await t; await s.close();
         console.log(t.response);
       })();`;
-    writeFileSync(join(consumer, 'llm.mjs'), body(`import { Session, AITask } from 'rhapsody'; import { writeTinyModel } from 'rhapsody/testing'; import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
-      import { mkdtempSync } from 'node:fs'; import { tmpdir } from 'node:os'; import { join } from 'node:path';`));
-    writeFileSync(join(consumer, 'llm.cjs'), body(`const { Session, AITask } = require('rhapsody'); const { writeTinyModel } = require('rhapsody/testing'); const { LlamaCppInferenceBackend } = require('rhapsody/inference/llama');
-      const { mkdtempSync } = require('node:fs'); const { tmpdir } = require('node:os'); const { join } = require('node:path');`));
+    writeFileSync(
+      join(consumer, 'llm.mjs'),
+      body(`import { Session, AITask } from 'rhapsody'; import { writeTinyModel } from 'rhapsody/testing'; import { LlamaCppInferenceBackend } from 'rhapsody/inference/llama';
+      import { mkdtempSync } from 'node:fs'; import { tmpdir } from 'node:os'; import { join } from 'node:path';`),
+    );
+    writeFileSync(
+      join(consumer, 'llm.cjs'),
+      body(`const { Session, AITask } = require('rhapsody'); const { writeTinyModel } = require('rhapsody/testing'); const { LlamaCppInferenceBackend } = require('rhapsody/inference/llama');
+      const { mkdtempSync } = require('node:fs'); const { tmpdir } = require('node:os'); const { join } = require('node:path');`),
+    );
     expect(execFileSync('node', ['llm.mjs'], { cwd: consumer, encoding: 'utf8' })).toBe('The quick robot\n');
     expect(execFileSync('node', ['llm.cjs'], { cwd: consumer, encoding: 'utf8' })).toBe('The quick robot\n');
   }, 60_000);

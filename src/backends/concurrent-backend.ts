@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InlineExecutor } from '../../actors/inline-executor.js';
 import { envSnapshot } from '../../actors/env-snapshot.js';
-import { spawnError } from '../../actors/process-spawner.js';
+import { type SpawnResult, spawnError } from '../../actors/process-spawner.js';
 import { SpawnerPool, type SpawnerKind } from '../../actors/spawner-pool.js';
 import { map, type Observable } from 'rxjs';
 import { WorkerPool } from '../../actors/worker-pool.js';
@@ -154,11 +154,18 @@ export class ConcurrentExecutionBackend extends Backend {
       stdoutFile = join(h.sessionDir, `${h.uid}.stdout`);
       stderrFile = join(h.sessionDir, `${h.uid}.stderr`);
     }
-    let result;
+    let result: SpawnResult;
     try {
       result = await this.spawnerPool.run(
         {
-          file: spec.executable!, args: [...spec.arguments], shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout, stdoutFile, stderrFile,
+          file: spec.executable!,
+          args: [...spec.arguments],
+          shell: o.shell,
+          cwd: o.cwd,
+          env: o.env,
+          timeout: o.timeout,
+          stdoutFile,
+          stderrFile,
           // process.env as it is now (a change after the backend started reaches this task)
           baseEnv: envSnapshot(),
           keepProcessGroup: o.keepProcessGroup as boolean | undefined,

@@ -85,7 +85,8 @@ export class DaskExecutionBackend extends Backend {
     const given = MODES.filter((m) => options[m] !== undefined);
     if (given.length > 1) throw new BackendError(`DaskExecutionBackend ${this.name}: options ${given.join(' and ')} exclude each other; pass one`, this.name);
     if (options.scale !== undefined && options.cluster === undefined) throw new BackendError(`DaskExecutionBackend ${this.name}: option "scale" needs "cluster"`, this.name);
-    if (options.resources !== undefined && given.length) throw new BackendError(`DaskExecutionBackend ${this.name}: option "resources" describes the default LocalCluster; it does not apply with "${given[0]}"`, this.name);
+    if (options.resources !== undefined && given.length)
+      throw new BackendError(`DaskExecutionBackend ${this.name}: option "resources" describes the default LocalCluster; it does not apply with "${given[0]}"`, this.name);
     this.mode = given[0] ?? 'local';
     this.clientActor = createActor(daskClientMachine, { id: `dask-client:${this.name}`, input: { backend: this.name, mode: this.mode }, inspect: this._inspectHub.inspect });
     this.clientActor.start();
@@ -127,10 +128,17 @@ export class DaskExecutionBackend extends Backend {
     }
     const res = t.taskBackendSpecificKwargs.resources;
     if (res !== undefined && (res === null || typeof res !== 'object' || Object.values(res).some((v) => typeof v !== 'number' || !(v >= 0)))) {
-      throw new TaskValidationError(`Invalid task ${t.uid}: taskBackendSpecificKwargs.resources must map resource names to non-negative numbers, e.g. { GPU: 1 }`, t.uid, 'taskBackendSpecificKwargs.resources');
+      throw new TaskValidationError(
+        `Invalid task ${t.uid}: taskBackendSpecificKwargs.resources must map resource names to non-negative numbers, e.g. { GPU: 1 }`,
+        t.uid,
+        'taskBackendSpecificKwargs.resources',
+      );
     }
     if (t.executable === undefined) {
-      for (const [field, value] of [['args', t.args], ['kwargs', t.kwargs]] as const) {
+      for (const [field, value] of [
+        ['args', t.args],
+        ['kwargs', t.kwargs],
+      ] as const) {
         try {
           JSON.stringify(value);
         } catch (err) {
@@ -146,12 +154,18 @@ export class DaskExecutionBackend extends Backend {
       const python = await findPython(o.python);
       const waitS = (o.workerTimeout ?? 120_000) / 1000;
       const config: DaskBridgeConfig =
-        this.mode === 'address' ? { mode: 'address', address: o.address }
-        : this.mode === 'cluster' ? { mode: 'cluster', cluster: o.cluster, scale: o.scale, waitWorkers: o.scale, workerTimeout: waitS }
-        : this.mode === 'slurm' ? { mode: 'scheduler', host: o.slurm!.schedulerHost ?? hostname() }
-        : { mode: 'local', local: o.resources ?? { nWorkers: 2 }, waitWorkers: o.resources?.nWorkers ?? 2, workerTimeout: waitS };
+        this.mode === 'address'
+          ? { mode: 'address', address: o.address }
+          : this.mode === 'cluster'
+            ? { mode: 'cluster', cluster: o.cluster, scale: o.scale, waitWorkers: o.scale, workerTimeout: waitS }
+            : this.mode === 'slurm'
+              ? { mode: 'scheduler', host: o.slurm!.schedulerHost ?? hostname() }
+              : { mode: 'local', local: o.resources ?? { nWorkers: 2 }, waitWorkers: o.resources?.nWorkers ?? 2, workerTimeout: waitS };
       const client = await DaskClient.start({
-        python, pythonPath: o.pythonPath, config, timeoutMs: o.workerTimeout ?? 120_000,
+        python,
+        pythonPath: o.pythonPath,
+        config,
+        timeoutMs: o.workerTimeout ?? 120_000,
         events: {
           workers: (workers) => this.toClient({ type: 'WORKERS', workers, slurmSteps: this.slurmWorkers?.pids }),
           died: (reason) => this.clientDied(reason),
@@ -254,7 +268,15 @@ export class DaskExecutionBackend extends Backend {
     if (d.kind === 'py') return { type: 'COMPLETE', returnValue: d.data, stdout: stdoutOf(d.data) };
     const proc = d.kind === 'js' ? d.data.node : d.data;
     if (proc.killed === 'timeout') {
-      return { type: 'TIMEOUT', error: new TaskExecutionError(`Task ${uid} timed out after ${task.taskBackendSpecificKwargs.timeout} ms; its process group was killed`, { taskUid: uid, exitCode: proc.rc, stderr: proc.stderr, signal: proc.signal }) };
+      return {
+        type: 'TIMEOUT',
+        error: new TaskExecutionError(`Task ${uid} timed out after ${task.taskBackendSpecificKwargs.timeout} ms; its process group was killed`, {
+          taskUid: uid,
+          exitCode: proc.rc,
+          stderr: proc.stderr,
+          signal: proc.signal,
+        }),
+      };
     }
     if (proc.killed === 'canceled') return { type: 'FAIL', error: new BackendError(`Task ${uid}: Dask released the task while it ran`, this.name) };
     if (d.kind === 'js') {
@@ -262,7 +284,15 @@ export class DaskExecutionBackend extends Backend {
       if (r?.ok) return { type: 'COMPLETE', returnValue: r.value, stdout: stdoutOf(r.value) };
       if (r) return { type: 'FAIL', error: decodeError({ name: r.error!.type, message: r.error!.message, stack: r.error!.traceback }) };
       const how = proc.signal ? `was killed by ${proc.signal}` : `exited with code ${proc.rc}`;
-      return { type: 'FAIL', error: new TaskExecutionError(`Task ${uid}: node on the Dask worker ${how}: ${String(proc.stderr).trim().slice(-500)}`, { taskUid: uid, exitCode: proc.rc, stderr: proc.stderr, signal: proc.signal }) };
+      return {
+        type: 'FAIL',
+        error: new TaskExecutionError(`Task ${uid}: node on the Dask worker ${how}: ${String(proc.stderr).trim().slice(-500)}`, {
+          taskUid: uid,
+          exitCode: proc.rc,
+          stderr: proc.stderr,
+          signal: proc.signal,
+        }),
+      };
     }
     if (proc.rc === 0) return { type: 'COMPLETE', exitCode: 0, stdout: proc.stdout, stderr: proc.stderr };
     const how = proc.signal ? `was killed by ${proc.signal}` : `exited with code ${proc.rc}`;
@@ -270,7 +300,9 @@ export class DaskExecutionBackend extends Backend {
     return {
       type: 'FAIL',
       error: new TaskExecutionError(`Task ${uid} (${task.executable}) ${how}${tail ? `: ${tail}` : ''}`, { taskUid: uid, exitCode: proc.rc, stderr: proc.stderr, signal: proc.signal }),
-      exitCode: proc.rc, stdout: proc.stdout, stderr: proc.stderr,
+      exitCode: proc.rc,
+      stdout: proc.stdout,
+      stderr: proc.stderr,
     };
   }
 }

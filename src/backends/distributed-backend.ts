@@ -43,10 +43,21 @@ export interface DistributedExecutionBackendOptions {
 const KEEP = { age: 600, count: 20_000 };
 
 /** A task's place in a job. */
-interface DistEntry { jobId: string; cancel: boolean; settled: Promise<void>; settle: () => void }
+interface DistEntry {
+  jobId: string;
+  cancel: boolean;
+  settled: Promise<void>;
+  settle: () => void;
+}
 
 /** A job in flight: its class, its unsettled tasks by uid, and its recovery state. */
-interface JobEntry { cls: string; need: Resources; tasks: Map<string, ComputeTask>; unreachableSince?: number; requeued?: boolean }
+interface JobEntry {
+  cls: string;
+  need: Resources;
+  tasks: Map<string, ComputeTask>;
+  unreachableSince?: number;
+  requeued?: boolean;
+}
 
 /** Most tasks one job carries; batches are cut so every worker still gets several jobs. */
 const MAX_CHUNK = 64;
@@ -332,10 +343,7 @@ export class DistributedExecutionBackend extends Backend {
       task.canceled();
     } else {
       const e = o.error!;
-      const error =
-        e.name === 'TaskExecutionError'
-          ? new TaskExecutionError(e.message, { taskUid: task.uid, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal })
-          : decodeError(e);
+      const error = e.name === 'TaskExecutionError' ? new TaskExecutionError(e.message, { taskUid: task.uid, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal }) : decodeError(e);
       task.fail(error, { exitCode: o.exitCode ?? null, stdout: o.stdout ?? null, stderr: o.stderr ?? null });
     }
     entry.settle();
@@ -380,9 +388,9 @@ export class DistributedExecutionBackend extends Backend {
           else {
             entry.requeued = true;
             const tasks = [...entry.tasks.values()];
-            await this.watch!
-              .call(q.queue.add(tasks[0]!.uid, { tasks: tasks.map(taskData), resources: entry.need }, jobOptions(jobId)), 'queueing a lost job again')
-              .catch((err: Error) => this.finish(jobId, undefined, `cannot queue it again: ${err.message}`));
+            await this.watch!.call(q.queue.add(tasks[0]!.uid, { tasks: tasks.map(taskData), resources: entry.need }, jobOptions(jobId)), 'queueing a lost job again').catch((err: Error) =>
+              this.finish(jobId, undefined, `cannot queue it again: ${err.message}`),
+            );
           }
           continue;
         }
@@ -430,7 +438,10 @@ export class DistributedExecutionBackend extends Backend {
     const state = stored ? await w.call(stored.getState(), 'cancel').catch(() => 'unknown') : 'missing';
     const waiting = state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'missing';
     // tell the workers in any case: one may take the job between our look and our change
-    const told = await w.call(this.redis!.publish(keys(this.prefix).cancel, task.uid), 'cancel').then(() => true, () => false);
+    const told = await w.call(this.redis!.publish(keys(this.prefix).cancel, task.uid), 'cancel').then(
+      () => true,
+      () => false,
+    );
     if (!told) return local();
     if (waiting) {
       // the job has not started: take the task out of it (the whole job when it was the last one)
@@ -470,6 +481,12 @@ function taskData(task: ComputeTask): TaskData {
 /** Closes a BullMQ client gracefully within `ms`, else force-disconnects it (Redis gone). */
 async function closeWithin(client: Queue | QueueEvents, ms: number): Promise<void> {
   const closing = client.close().catch(() => undefined);
-  const closed = ms > 0 && (await withDeadline(closing.then(() => true), ms, () => new Error('close')).catch(() => false));
+  const closed =
+    ms > 0 &&
+    (await withDeadline(
+      closing.then(() => true),
+      ms,
+      () => new Error('close'),
+    ).catch(() => false));
   if (!closed) await withDeadline(client.disconnect(), 1000, () => new Error('disconnect')).catch(() => undefined);
 }

@@ -221,7 +221,11 @@ export class HpcExecutionBackend extends Backend {
     if (isFunction && firstBad.error && firstBad.exitCode === 1 && firstBad.error.name !== 'BackendError') {
       error = decodeError(firstBad.error); // the function threw: its own error, as on every backend
     } else if (firstBad.error?.name === 'BackendError') {
-      error = new TaskExecutionError(`Task ${h.uid}:${where ? ` ${where}` : ''} could not run: ${firstBad.error.message}`, { taskUid: h.uid }, { cause: new BackendError(firstBad.error.message, this.name) });
+      error = new TaskExecutionError(
+        `Task ${h.uid}:${where ? ` ${where}` : ''} could not run: ${firstBad.error.message}`,
+        { taskUid: h.uid },
+        { cause: new BackendError(firstBad.error.message, this.name) },
+      );
     } else {
       error = processFailure(h.uid, { ...firstBad, error: firstBad.error?.message ?? null }, { label: where, program: commandName(h.spec) });
     }

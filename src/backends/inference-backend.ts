@@ -79,7 +79,12 @@ export abstract class InferenceBackend extends Backend {
 
   /** One prompt as a chat: the task's system prompt, if any, then the prompt as the user's turn. */
   protected chatMessages(task: AITaskSpec, prompt: string): Array<{ role: 'system' | 'user'; content: string }> {
-    return task.systemPrompt ? [{ role: 'system', content: task.systemPrompt }, { role: 'user', content: prompt }] : [{ role: 'user', content: prompt }];
+    return task.systemPrompt
+      ? [
+          { role: 'system', content: task.systemPrompt },
+          { role: 'user', content: prompt },
+        ]
+      : [{ role: 'user', content: prompt }];
   }
 
   /**

@@ -107,18 +107,13 @@ export class VllmInferenceBackend extends OpenAICompatibleBackend {
           );
     const gpus = o.gpus ?? o.policy?.gpuAffinity ?? Array.from({ length: o.policy?.gpus ?? 0 }, (_, i) => i);
     const node = o.policy?.hostName;
-    const argv =
-      o.launcher === 'srun'
-        ? ['srun', ...srunArgs({ jobName: `rhapsody-svc-${randomBytes(4).toString('hex')}`, gpus: gpus.length, node, extra: o.srunArgs }, command)]
-        : command;
+    const argv = o.launcher === 'srun' ? ['srun', ...srunArgs({ jobName: `rhapsody-svc-${randomBytes(4).toString('hex')}`, gpus: gpus.length, node, extra: o.srunArgs }, command)] : command;
     const env = { ...(o.launcher !== 'srun' && gpus.length ? { CUDA_VISIBLE_DEVICES: gpus.join(',') } : {}), ...o.env };
     const launch = { argv, env, healthUrl: `http://${host}:${port}/health`, startTimeoutMs: o.startTimeoutMs, onLine: (line: string) => this.reportProgress({ log: line }) };
     const logic = modelServiceMachine.provide({
       actors: {
         launch: fromPromise(({ signal }) => launchService(launch, signal)),
-        watch: fromCallback<ModelServiceEvent, { process: ServiceProcess }>(({ sendBack, input: i }) =>
-          watchService(i.process as ServiceHandle, (reason) => sendBack({ type: 'EXITED', reason })),
-        ),
+        watch: fromCallback<ModelServiceEvent, { process: ServiceProcess }>(({ sendBack, input: i }) => watchService(i.process as ServiceHandle, (reason) => sendBack({ type: 'EXITED', reason }))),
         stop: fromPromise(({ input: i }) => stopService(i.process as ServiceHandle | null)),
       },
     });

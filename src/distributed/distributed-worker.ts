@@ -30,9 +30,7 @@ export interface DistributedWorker {
 
 /** BullMQ connection options from a URL or ioredis options. */
 export function bullConnection(connection: string | RedisOptions): ConnectionOptions {
-  return typeof connection === 'string'
-    ? { url: connection, maxRetriesPerRequest: null }
-    : ({ ...connection, maxRetriesPerRequest: null } as ConnectionOptions);
+  return typeof connection === 'string' ? { url: connection, maxRetriesPerRequest: null } : ({ ...connection, maxRetriesPerRequest: null } as ConnectionOptions);
 }
 
 export function redisOf(connection: string | RedisOptions): Redis {

@@ -42,7 +42,9 @@ export interface JobOutcome {
 
 /** The queue a task goes to: one per resource class, so workers can take only what they can run. */
 export function classKey(resources: Resources): string {
-  const parts = Object.entries(resources).filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b));
+  const parts = Object.entries(resources)
+    .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => a.localeCompare(b));
   return parts.length ? parts.map(([k, n]) => `${k}=${n}`).join(',') : 'any';
 }
 
@@ -53,7 +55,10 @@ export function fits(need: Resources, offer: Resources): boolean {
 /** "GPU=1,CPU=4" → { GPU: 1, CPU: 4 } */
 export function parseResources(text: string | undefined): Resources {
   const out: Resources = {};
-  for (const part of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of (text ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [k, v] = part.split('=');
     const n = Number(v);
     if (!k || !Number.isFinite(n) || n < 0) throw new Error(`bad resource "${part}" (want NAME=number)`);

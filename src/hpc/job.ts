@@ -5,9 +5,7 @@ import type { ProcessTemplate } from './process-template.js';
 /** `wire`: the function with its captured values (see actors/wire-codec.mjs). */
 export type RankFunction = { source: string; wire?: FunctionWire } | { module: string; export?: string };
 
-export type RankCommand =
-  | { kind: 'executable'; file: string; args: string[] }
-  | { kind: 'function'; fn: RankFunction; args: unknown[] };
+export type RankCommand = { kind: 'executable'; file: string; args: string[] } | { kind: 'function'; fn: RankFunction; args: unknown[] };
 
 /** One process of a job, placed. */
 export interface RankSpec {

@@ -37,7 +37,10 @@ export const processTemplateSchema = z
     stdout: z.enum(['pipe', 'ignore']).optional(),
     stderr: z.enum(['pipe', 'stdout', 'ignore']).optional(),
     policy: policySchema.optional(),
-    options: z.object({ timeout: z.number().positive().optional(), launcherArgs: z.array(z.string()).optional() }).strict().optional(),
+    options: z
+      .object({ timeout: z.number().positive().optional(), launcherArgs: z.array(z.string()).optional() })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -81,7 +84,11 @@ export function jobShape(uid: string, kwargs: Record<string, unknown>, isFunctio
   if (kwargs.processTemplates !== undefined) {
     const raw = kwargs.processTemplates;
     if (!Array.isArray(raw) || raw.length === 0) {
-      throw new TaskValidationError(`Invalid task ${uid}: taskBackendSpecificKwargs.processTemplates must be a non-empty array of [count, template]`, uid, 'taskBackendSpecificKwargs.processTemplates');
+      throw new TaskValidationError(
+        `Invalid task ${uid}: taskBackendSpecificKwargs.processTemplates must be a non-empty array of [count, template]`,
+        uid,
+        'taskBackendSpecificKwargs.processTemplates',
+      );
     }
     const groups = raw.map((entry, i) => {
       const path = `taskBackendSpecificKwargs.processTemplates.${i}`;

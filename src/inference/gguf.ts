@@ -4,9 +4,7 @@ import { writeFileSync } from 'node:fs';
 export const GgufType = { U32: 4, I32: 5, F32: 6, BOOL: 7, STRING: 8, ARRAY: 9, U64: 10 } as const;
 type Scalar = typeof GgufType.U32 | typeof GgufType.I32 | typeof GgufType.F32 | typeof GgufType.BOOL | typeof GgufType.STRING | typeof GgufType.U64;
 
-export type GgufValue =
-  | { type: Scalar; value: number | string | boolean }
-  | { type: typeof GgufType.ARRAY; of: Scalar; values: Array<number | string | boolean> };
+export type GgufValue = { type: Scalar; value: number | string | boolean } | { type: typeof GgufType.ARRAY; of: Scalar; values: Array<number | string | boolean> };
 
 /** A tensor in ggml order (dims[0] varies fastest), stored as F32. */
 export interface GgufTensor {
@@ -26,13 +24,38 @@ class Sink {
     this.parts.push(b);
     this.length += b.length;
   }
-  u32(v: number): void { const b = Buffer.alloc(4); b.writeUInt32LE(v); this.put(b); }
-  i32(v: number): void { const b = Buffer.alloc(4); b.writeInt32LE(v); this.put(b); }
-  u64(v: number): void { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); this.put(b); }
-  f32(v: number): void { const b = Buffer.alloc(4); b.writeFloatLE(v); this.put(b); }
-  text(s: string): void { const b = Buffer.from(s, 'utf8'); this.u64(b.length); this.put(b); }
-  align(): void { const r = this.length % ALIGN; if (r) this.put(Buffer.alloc(ALIGN - r)); }
-  bytes(): Buffer { return Buffer.concat(this.parts, this.length); }
+  u32(v: number): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    this.put(b);
+  }
+  i32(v: number): void {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    this.put(b);
+  }
+  u64(v: number): void {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    this.put(b);
+  }
+  f32(v: number): void {
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(v);
+    this.put(b);
+  }
+  text(s: string): void {
+    const b = Buffer.from(s, 'utf8');
+    this.u64(b.length);
+    this.put(b);
+  }
+  align(): void {
+    const r = this.length % ALIGN;
+    if (r) this.put(Buffer.alloc(ALIGN - r));
+  }
+  bytes(): Buffer {
+    return Buffer.concat(this.parts, this.length);
+  }
 }
 
 function scalar(out: Sink, type: Scalar, v: number | string | boolean): void {

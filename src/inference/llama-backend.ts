@@ -42,7 +42,14 @@ export class LlamaCppInferenceBackend extends InferenceBackend {
 
   protected async generate(task: AITask, prompt: string, signal: AbortSignal): Promise<string> {
     const g = await this.engine!.generate(
-      { messages: this.chatMessages(task, prompt), maxTokens: task.maxTokens, temperature: task.temperature, topP: task.topP, topK: task.topK, stop: task.stopSequences ? [...task.stopSequences] : undefined },
+      {
+        messages: this.chatMessages(task, prompt),
+        maxTokens: task.maxTokens,
+        temperature: task.temperature,
+        topP: task.topP,
+        topK: task.topK,
+        stop: task.stopSequences ? [...task.stopSequences] : undefined,
+      },
       signal,
     );
     return g.text;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LlamaEngine, type ChatMessage, type GenerationRequest, type LlamaEngineOptions } from '../../actors/llama-engine.js';
 
@@ -21,7 +21,12 @@ export interface ModelServer {
 const MAX_BODY = 4 * 1024 * 1024;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly type = 'invalid_request_error', readonly code: string | null = null) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = 'invalid_request_error',
+    readonly code: string | null = null,
+  ) {
     super(message);
   }
 }
@@ -71,7 +76,10 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       if (body.stream === true) return streamChat(res, { ...sampling, messages }, abort.signal, `chatcmpl-${id}`, created);
       const g = await engine.generate({ ...sampling, messages }, abort.signal);
       return send(res, 200, {
-        id: `chatcmpl-${id}`, object: 'chat.completion', created, model: modelName,
+        id: `chatcmpl-${id}`,
+        object: 'chat.completion',
+        created,
+        model: modelName,
         choices: [{ index: 0, message: { role: 'assistant', content: g.text }, finish_reason: g.finishReason }],
         usage: { prompt_tokens: g.promptTokens, completion_tokens: g.completionTokens, total_tokens: g.promptTokens + g.completionTokens },
       });
@@ -81,7 +89,10 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     const gens = await Promise.all(prompts.map((prompt) => engine.generate({ ...sampling, prompt }, abort.signal)));
     const usage = gens.reduce((u, g) => ({ prompt_tokens: u.prompt_tokens + g.promptTokens, completion_tokens: u.completion_tokens + g.completionTokens }), { prompt_tokens: 0, completion_tokens: 0 });
     return send(res, 200, {
-      id: `cmpl-${id}`, object: 'text_completion', created, model: modelName,
+      id: `cmpl-${id}`,
+      object: 'text_completion',
+      created,
+      model: modelName,
       choices: gens.map((g, index) => ({ index, text: g.text, finish_reason: g.finishReason, logprobs: null })),
       usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
     });

@@ -17,7 +17,9 @@ import { GgufType as G, writeGguf, type GgufTensor, type GgufValue } from './ggu
 export const TINY_MODEL_SENTENCE = 'The quick robot ran a simulation and wrote short summary of all results for every team member';
 
 const EXTRA_WORDS =
-  'hello world Hello summarize Summarize simulation results findings tell me about a an the of to in is it what how why please thanks yes no one two three cat dog data energy model run job node GPU CPU'.split(' ');
+  'hello world Hello summarize Summarize simulation results findings tell me about a an the of to in is it what how why please thanks yes no one two three cat dog data energy model run job node GPU CPU'.split(
+    ' ',
+  );
 
 export interface TinyModelOptions {
   /** embedding width (≥ story length + 2; default 64) */
@@ -60,27 +62,35 @@ export function writeTinyModel(path?: string, options: TinyModelOptions = {}): T
   const tokens: string[] = [];
   const scores: number[] = [];
   const kinds: number[] = [];
-  const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, BYTE = 6;
+  const NORMAL = 1,
+    UNKNOWN = 2,
+    CONTROL = 3,
+    BYTE = 6;
   const id = new Map<string, number>();
   const add = (piece: string, score: number, kind: number) => {
     id.set(piece, tokens.length);
-    tokens.push(piece); scores.push(score); kinds.push(kind);
+    tokens.push(piece);
+    scores.push(score);
+    kinds.push(kind);
   };
-  add('<unk>', 0, UNKNOWN); add('<s>', 0, CONTROL); add('</s>', 0, CONTROL);
-  add('<|im_start|>', 0, CONTROL); add('<|im_end|>', 0, CONTROL);
+  add('<unk>', 0, UNKNOWN);
+  add('<s>', 0, CONTROL);
+  add('</s>', 0, CONTROL);
+  add('<|im_start|>', 0, CONTROL);
+  add('<|im_end|>', 0, CONTROL);
   for (let b = 0; b < 256; b++) add(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0, BYTE);
   add('\u2581', -1000, NORMAL);
   for (let c = 0x21; c < 0x7f; c++) add(String.fromCharCode(c), -1000, NORMAL);
   const story = TINY_MODEL_SENTENCE.split(' ');
   for (const word of [...story, ...EXTRA_WORDS]) {
-    const piece = '\u2581' + word;
+    const piece = `\u2581${word}`;
     for (let k = 2; k <= piece.length; k++) if (!id.has(piece.slice(0, k))) add(piece.slice(0, k), -k, NORMAL);
   }
   const nVocab = tokens.length;
   const EOS = 2;
 
   // the bigram signal: story word k owns dimension k+1; every other token shares dimension 0
-  const storyIds = story.map((w) => id.get('\u2581' + w)!);
+  const storyIds = story.map((w) => id.get(`\u2581${w}`)!);
   if (new Set(storyIds).size !== storyIds.length) throw new Error('tiny model: the sentence must not repeat a word');
   if (nEmbd < storyIds.length + 2) throw new Error(`tiny model: embedding must be ≥ ${storyIds.length + 2}`);
   const embed = new Float32Array(nEmbd * nVocab);
@@ -96,7 +106,7 @@ export function writeTinyModel(path?: string, options: TinyModelOptions = {}): T
   }
   const gain = 12 / Math.sqrt(nEmbd); // rms-norm scales a one-hot row by √nEmbd
   output[storyIds[0]! * nEmbd] = gain;
-  storyIds.forEach((_, k) => (output[(k + 1 < storyIds.length ? storyIds[k + 1]! : EOS) * nEmbd + k + 1] = gain));
+  for (let k = 0; k < storyIds.length; k++) output[(k + 1 < storyIds.length ? storyIds[k + 1]! : EOS) * nEmbd + k + 1] = gain;
 
   const noise = (n: number) => Float32Array.from({ length: n }, () => random() * 0.02);
   const unit = (n: number) => new Float32Array(n).fill(1);
@@ -109,22 +119,21 @@ export function writeTinyModel(path?: string, options: TinyModelOptions = {}): T
   for (let l = 0; l < nLayer; l++) {
     const b = `blk.${l}.`;
     tensors.push(
-      { name: b + 'attn_norm.weight', dims: [nEmbd], data: unit(nEmbd) },
-      { name: b + 'attn_q.weight', dims: [nEmbd, nEmbd], data: noise(nEmbd * nEmbd) },
-      { name: b + 'attn_k.weight', dims: [nEmbd, nKvEmbd], data: noise(nEmbd * nKvEmbd) },
-      { name: b + 'attn_v.weight', dims: [nEmbd, nKvEmbd], data: noise(nEmbd * nKvEmbd) },
-      { name: b + 'attn_output.weight', dims: [nEmbd, nEmbd], data: noise(nEmbd * nEmbd) },
-      { name: b + 'ffn_norm.weight', dims: [nEmbd], data: unit(nEmbd) },
-      { name: b + 'ffn_gate.weight', dims: [nEmbd, nFf], data: noise(nEmbd * nFf) },
-      { name: b + 'ffn_up.weight', dims: [nEmbd, nFf], data: noise(nEmbd * nFf) },
-      { name: b + 'ffn_down.weight', dims: [nFf, nEmbd], data: noise(nFf * nEmbd) },
+      { name: `${b}attn_norm.weight`, dims: [nEmbd], data: unit(nEmbd) },
+      { name: `${b}attn_q.weight`, dims: [nEmbd, nEmbd], data: noise(nEmbd * nEmbd) },
+      { name: `${b}attn_k.weight`, dims: [nEmbd, nKvEmbd], data: noise(nEmbd * nKvEmbd) },
+      { name: `${b}attn_v.weight`, dims: [nEmbd, nKvEmbd], data: noise(nEmbd * nKvEmbd) },
+      { name: `${b}attn_output.weight`, dims: [nEmbd, nEmbd], data: noise(nEmbd * nEmbd) },
+      { name: `${b}ffn_norm.weight`, dims: [nEmbd], data: unit(nEmbd) },
+      { name: `${b}ffn_gate.weight`, dims: [nEmbd, nFf], data: noise(nEmbd * nFf) },
+      { name: `${b}ffn_up.weight`, dims: [nEmbd, nFf], data: noise(nEmbd * nFf) },
+      { name: `${b}ffn_down.weight`, dims: [nFf, nEmbd], data: noise(nFf * nEmbd) },
     );
   }
 
   const u32 = (value: number): GgufValue => ({ type: G.U32, value });
   const chatml =
-    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
   const metadata: Record<string, GgufValue> = {
     'general.architecture': { type: G.STRING, value: 'llama' },
     'general.name': { type: G.STRING, value: 'rhapsody-tiny' },
@@ -151,7 +160,14 @@ export function writeTinyModel(path?: string, options: TinyModelOptions = {}): T
     'tokenizer.ggml.add_eos_token': { type: G.BOOL, value: false },
     'tokenizer.chat_template': { type: G.STRING, value: chatml },
   };
-  return { path: file, bytes: writeGguf(file, metadata, tensors), vocabulary: nVocab, [Symbol.dispose]: () => { if (temp) removeTempDir(temp); } };
+  return {
+    path: file,
+    bytes: writeGguf(file, metadata, tensors),
+    vocabulary: nVocab,
+    [Symbol.dispose]: () => {
+      if (temp) removeTempDir(temp);
+    },
+  };
 }
 
 /** A written model; disposing it removes the temporary directory it was written to, if any. */
@@ -185,9 +201,11 @@ function removeAllTempDirs(): void {
 function normalSource(seed: number): () => number {
   let s = seed >>> 0 || 1;
   const uniform = () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return (s + 1) / 4294967297;
   };
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());

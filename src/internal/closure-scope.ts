@@ -44,13 +44,27 @@ export function scopesOf(fn: (...args: never[]) => unknown): ScopeView[] {
   connect();
   holder.fn = fn;
   try {
-    const own = post<{ result: { objectId?: string } }>('Runtime.callFunctionOn', { objectId: holderId, functionDeclaration: 'function () { return this.fn; }', objectGroup: 'rhapsody-scopes', silent: true });
+    const own = post<{ result: { objectId?: string } }>('Runtime.callFunctionOn', {
+      objectId: holderId,
+      functionDeclaration: 'function () { return this.fn; }',
+      objectGroup: 'rhapsody-scopes',
+      silent: true,
+    });
     const fnId = own.result.objectId;
     if (!fnId) return [];
-    const props = post<{ internalProperties?: Array<{ name: string; value?: { objectId?: string } }> }>('Runtime.getProperties', { objectId: fnId, ownProperties: true, objectGroup: 'rhapsody-scopes' });
+    const props = post<{ internalProperties?: Array<{ name: string; value?: { objectId?: string } }> }>('Runtime.getProperties', {
+      objectId: fnId,
+      ownProperties: true,
+      objectGroup: 'rhapsody-scopes',
+    });
     const scopesId = props.internalProperties?.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
     if (!scopesId) return [];
-    post('Runtime.callFunctionOn', { objectId: scopesId, functionDeclaration: `function () { globalThis[Symbol.for('rhapsody.closureScopeHolder')].scopes = this; }`, objectGroup: 'rhapsody-scopes', silent: true });
+    post('Runtime.callFunctionOn', {
+      objectId: scopesId,
+      functionDeclaration: `function () { globalThis[Symbol.for('rhapsody.closureScopeHolder')].scopes = this; }`,
+      objectGroup: 'rhapsody-scopes',
+      silent: true,
+    });
     const list = holder.scopes as ArrayLike<ScopeView> | null;
     return list ? Array.from(list) : [];
   } finally {

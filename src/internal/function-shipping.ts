@@ -32,7 +32,8 @@ const PROVIDED = /^(?:__name|__vite_ssr_dynamic_import__)$/;
 const cache = new WeakMap<Fn, ShippedFunction>();
 
 const NATIVE_ADVICE = 'wrap it in a function of your own, e.g. `(...a) => Math.max(...a)`, pass bound values as args, or use the inline executor';
-const VALUE_ADVICE = 'pass it as an argument (args/kwargs), make it a plain value (numbers, strings, arrays, plain objects, Map, Set, Date, typed arrays), import what it needs with `await import()` inside the function, or use the inline executor';
+const VALUE_ADVICE =
+  'pass it as an argument (args/kwargs), make it a plain value (numbers, strings, arrays, plain objects, Map, Set, Date, typed arrays), import what it needs with `await import()` inside the function, or use the inline executor';
 
 /** The wire form of a function, with what (if anything) keeps it from shipping. */
 export function shipFunction(fn: Fn): ShippedFunction {
@@ -64,7 +65,7 @@ function build(root: Fn): ShippedFunction {
     for (const name of outer) {
       if (PROVIDED.test(name) || problem) continue;
       scopes ??= readScopes(fn);
-      const scope = scopes.find((s) => Object.prototype.hasOwnProperty.call(s.object, name));
+      const scope = scopes.find((s) => Object.hasOwn(s.object, name));
       if (!scope) continue; // a global, or a local of the function
       const value = scope.object[name];
       const where = path ? `${path} → ${name}` : name;
@@ -115,7 +116,11 @@ function jsonCheck(shipped: ShippedFunction): ShipProblem | null {
       if (!('v' in c)) continue;
       const why = jsonProblem(c.v, name);
       if (why) {
-        found = { variable: name, reason: `cannot travel as JSON unchanged (${why})`, advice: 'capture only plain JSON data (strings, finite numbers, booleans, null, arrays, plain objects), or pass it as an argument' };
+        found = {
+          variable: name,
+          reason: `cannot travel as JSON unchanged (${why})`,
+          advice: 'capture only plain JSON data (strings, finite numbers, booleans, null, arrays, plain objects), or pass it as an argument',
+        };
         break;
       }
     }

@@ -5,10 +5,11 @@
 // listed apart, so that an outer binding of the same name that cannot be shipped is not an error.
 
 const KEYWORDS = new Set(
-  ('break case catch class const continue debugger default delete do else export extends false finally for function if ' +
+  (
+    'break case catch class const continue debugger default delete do else export extends false finally for function if ' +
     'import in instanceof new null return super switch this throw true try typeof var void while with yield let static ' +
-    'enum await implements package protected interface private public async of get set undefined arguments')
-    .split(' '),
+    'enum await implements package protected interface private public async of get set undefined arguments'
+  ).split(' '),
 );
 
 const ID = /[A-Za-z_$][\w$]*/y;
@@ -24,9 +25,23 @@ export function codeOnly(src: string): string {
     // inside a template literal, after the opening backtick or a closing `}`
     while (i < n) {
       const c = src[i]!;
-      if (c === '\\') { i += 2; out += '  '; continue; }
-      if (c === '`') { i++; out += '`'; return; }
-      if (c === '$' && src[i + 1] === '{') { i += 2; out += '${'; braces.push(depth); depth++; return; }
+      if (c === '\\') {
+        i += 2;
+        out += '  ';
+        continue;
+      }
+      if (c === '`') {
+        i++;
+        out += '`';
+        return;
+      }
+      if (c === '$' && src[i + 1] === '{') {
+        i += 2;
+        out += '${';
+        braces.push(depth);
+        depth++;
+        return;
+      }
       out += c === '\n' ? '\n' : ' ';
       i++;
     }

@@ -10,7 +10,13 @@ export interface SessionStatistics {
 /** Running sums only: nothing is kept per task. */
 export class RunningStatistics {
   readonly counts: Record<TaskStateName, number> = {
-    NEW: 0, SUBMITTED: 0, QUEUED: 0, RUNNING: 0, DONE: 0, FAILED: 0, CANCELED: 0,
+    NEW: 0,
+    SUBMITTED: 0,
+    QUEUED: 0,
+    RUNNING: 0,
+    DONE: 0,
+    FAILED: 0,
+    CANCELED: 0,
   };
   private ended = 0;
   private started = 0;

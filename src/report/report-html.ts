@@ -1,7 +1,13 @@
 import type { RunModel, ReportTask } from './report-model.js';
 
 const COLORS: Record<string, string> = {
-  DONE: '#2e9e5b', FAILED: '#d64545', CANCELED: '#9a9a9a', RUNNING: '#3b7dd8', QUEUED: '#e0a030', SUBMITTED: '#e0c060', NEW: '#cccccc',
+  DONE: '#2e9e5b',
+  FAILED: '#d64545',
+  CANCELED: '#9a9a9a',
+  RUNNING: '#3b7dd8',
+  QUEUED: '#e0a030',
+  SUBMITTED: '#e0c060',
+  NEW: '#cccccc',
 };
 /** Most task bars drawn; the rest are counted, not drawn (the page must stay usable). */
 const MAX_BARS = 20_000;
@@ -59,9 +65,7 @@ function timeline(run: RunModel): string {
     }
     y += nLanes * rowH + 10;
   }
-  const axis = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<text x="${x(t0 + f * span)}" y="14" class="axis" text-anchor="${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}">${ms(f * span)}</text>`)
-    .join('');
+  const axis = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(t0 + f * span)}" y="14" class="axis" text-anchor="${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}">${ms(f * span)}</text>`).join('');
   const more = run.tasks.length > MAX_BARS ? `<p class="note">${run.tasks.length - MAX_BARS} more tasks are counted above but not drawn.</p>` : '';
   return `<svg id="timeline" width="${width}" height="${y}" xmlns="http://www.w3.org/2000/svg">${axis}${parts.join('')}</svg>${more}`;
 }
@@ -116,7 +120,10 @@ export function renderReport(run: RunModel): string {
   const total = run.tasks.length || 1;
   const stateRows = Object.entries(counts)
     .sort()
-    .map(([s, n]) => `<tr><td><span class="dot" style="background:${COLORS[s]}"></span>${s}</td><td data-count="${s}">${n}</td><td><div class="bar" style="width:${(n / total) * 300}px;background:${COLORS[s]}"></div></td></tr>`)
+    .map(
+      ([s, n]) =>
+        `<tr><td><span class="dot" style="background:${COLORS[s]}"></span>${s}</td><td data-count="${s}">${n}</td><td><div class="bar" style="width:${(n / total) * 300}px;background:${COLORS[s]}"></div></td></tr>`,
+    )
     .join('');
   const queue = run.tasks.filter((t) => t.submitted !== null && t.started !== null).map((t) => t.started! - t.submitted!);
   const exec = run.tasks.filter((t) => t.started !== null && t.ended !== null).map((t) => t.ended! - t.started!);
@@ -144,10 +151,24 @@ ${timeline(run)}
 <h2>Latency</h2>${histogram('queue (submitted → running)', queue)}${histogram('execution (running → end)', exec)}${histogram('total (submitted → end)', tot)}
 <h2>Resources</h2>
 ${linePlot('CPU', run, [{ name: 'host CPU %', color: '#c0392b', value: (s) => s.cpuPercent }], '%')}
-${linePlot('Memory', run, [
+${linePlot(
+  'Memory',
+  run,
+  [
     { name: 'process RSS MiB', color: '#2980b9', value: (s) => s.rssBytes / 2 ** 20 },
     { name: 'host used MiB', color: '#7f8c8d', value: (s) => s.memUsedBytes / 2 ** 20 },
-  ], 'MiB')}
-${gpuIds.length ? linePlot('GPU utilisation', run, gpuIds.map((id, i) => ({ name: `GPU ${id} %`, color: palette[i % palette.length]!, value: (s) => s.gpus?.find((g) => g.index === id)?.utilizationPercent })), '%') : ''}
+  ],
+  'MiB',
+)}
+${
+  gpuIds.length
+    ? linePlot(
+        'GPU utilisation',
+        run,
+        gpuIds.map((id, i) => ({ name: `GPU ${id} %`, color: palette[i % palette.length]!, value: (s) => s.gpus?.find((g) => g.index === id)?.utilizationPercent })),
+        '%',
+      )
+    : ''
+}
 </body></html>`;
 }

@@ -26,8 +26,13 @@ export interface RunModel {
 }
 
 const STATE_OF: Record<string, TaskStateName> = {
-  'task.created': 'NEW', 'task.submitted': 'SUBMITTED', 'task.queued': 'QUEUED', 'task.started': 'RUNNING',
-  'task.completed': 'DONE', 'task.failed': 'FAILED', 'task.canceled': 'CANCELED',
+  'task.created': 'NEW',
+  'task.submitted': 'SUBMITTED',
+  'task.queued': 'QUEUED',
+  'task.started': 'RUNNING',
+  'task.completed': 'DONE',
+  'task.failed': 'FAILED',
+  'task.canceled': 'CANCELED',
 };
 
 /**

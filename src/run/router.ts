@@ -43,7 +43,7 @@ export function routeBatch(tasks: readonly BaseTask[], backendList: readonly Bac
       if (!backend.accepts(spec)) throw new SessionError(`Task ${task.uid}: backend "${backend.name}" (${backend.kind}) cannot run a ${task.kind} task`);
     } else {
       backend = task instanceof AITask ? firstInference : firstExec;
-      if (!backend || !backend.accepts(spec)) {
+      if (!backend?.accepts(spec)) {
         throw new SessionError(`Task ${task.uid}: no compatible ${task instanceof AITask ? 'inference' : 'execution'} backend in session ${sessionUid}`);
       }
     }
@@ -54,4 +54,3 @@ export function routeBatch(tasks: readonly BaseTask[], backendList: readonly Bac
   }
   return { backendOf, specs };
 }
-

@@ -65,10 +65,7 @@ export interface FailureDetails {
 }
 
 /** One shape for every way a run ends (what `run()` may resolve to). */
-export type Outcome =
-  | ({ status: 'done' } & RunResult)
-  | ({ status: 'failed'; error: Error } & FailureDetails)
-  | { status: 'canceled' };
+export type Outcome = ({ status: 'done' } & RunResult) | ({ status: 'failed'; error: Error } & FailureDetails) | { status: 'canceled' };
 
 /**
  * A backend's view of one task run: the task's uid and frozen inputs, where its files go, an abort

@@ -84,4 +84,3 @@ export function waitTasks<T extends BaseTask>(tasks: readonly T[], options: Wait
     for (const t of pending) runOf(t)!.future.then(settled, failFast ? failed : settled);
   });
 }
-

@@ -3,8 +3,16 @@ import type { TaskRun } from '../run/task-run.js';
 import type { ResourceReading } from './telemetry-events.js';
 
 /** Structural types of the SDK pieces a caller hands us (the SDKs are optional peers). */
-export interface SpanProcessorLike { onStart(...a: unknown[]): void; onEnd(...a: unknown[]): void; shutdown(): Promise<void>; forceFlush(): Promise<void> }
-export interface MetricReaderLike { collect(...a: unknown[]): Promise<unknown>; shutdown(...a: unknown[]): Promise<void> }
+export interface SpanProcessorLike {
+  onStart(...a: unknown[]): void;
+  onEnd(...a: unknown[]): void;
+  shutdown(): Promise<void>;
+  forceFlush(): Promise<void>;
+}
+export interface MetricReaderLike {
+  collect(...a: unknown[]): Promise<unknown>;
+  shutdown(...a: unknown[]): Promise<void>;
+}
 
 const epoch = (perfMs: number) => performance.timeOrigin + perfMs;
 

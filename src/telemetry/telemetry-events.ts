@@ -6,14 +6,7 @@ interface Base {
   session: string;
 }
 
-export type TaskLifecycleEventType =
-  | 'task.created'
-  | 'task.submitted'
-  | 'task.queued'
-  | 'task.started'
-  | 'task.completed'
-  | 'task.failed'
-  | 'task.canceled';
+export type TaskLifecycleEventType = 'task.created' | 'task.submitted' | 'task.queued' | 'task.started' | 'task.completed' | 'task.failed' | 'task.canceled';
 
 export interface TaskTelemetryEvent extends Base {
   type: TaskLifecycleEventType;

@@ -1,4 +1,4 @@
-import { Observable, Subject } from 'rxjs';
+import { type Observable, Subject } from 'rxjs';
 import type { TaskStateName } from '../../machines/task.machine.js';
 import { CheckpointWriter } from '../../actors/checkpoint-writer.js';
 import { ResourceSampler } from '../../actors/resource-sampler.js';
@@ -62,9 +62,7 @@ export interface TelemetryHost {
 }
 
 const epoch = (perfMs: number) => Math.round((performance.timeOrigin + perfMs) * 1000) / 1000;
-const TYPE_JSON: Record<string, string> = Object.fromEntries(
-  Object.values(EVENT_FOR_STATE).map((t) => [t, JSON.stringify(t)]),
-);
+const TYPE_JSON: Record<string, string> = Object.fromEntries(Object.values(EVENT_FOR_STATE).map((t) => [t, JSON.stringify(t)]));
 
 /**
  * Session telemetry: typed lifecycle events (`events$`), a JSONL checkpoint of every event,
@@ -111,9 +109,7 @@ export class TelemetryManager {
     let manager: TelemetryManager | undefined;
     if (options.checkpointPath) {
       const file = await checkpointFile(options.checkpointPath, host.uid);
-      checkpoint = new CheckpointWriter(file, options.checkpointInterval ?? 1000, (err) =>
-        manager?.reportError('checkpoint', `checkpoint ${file} stopped: ${err.message}`),
-      );
+      checkpoint = new CheckpointWriter(file, options.checkpointInterval ?? 1000, (err) => manager?.reportError('checkpoint', `checkpoint ${file} stopped: ${err.message}`));
       try {
         await checkpoint.open();
       } catch (err) {
@@ -183,7 +179,11 @@ export class TelemetryManager {
       const type = EVENT_FOR_STATE[state];
       if (observed) {
         this.subject.next({
-          type, t, session: this.host.uid, uid: task.uid, backend: task.backend,
+          type,
+          t,
+          session: this.host.uid,
+          uid: task.uid,
+          backend: task.backend,
           ...(terminal ? { exitCode: task.exitCode, ...(task.exception ? { error: task.exception.message } : {}) } : {}),
         });
       }
@@ -193,9 +193,7 @@ export class TelemetryManager {
         const backend = task.backend;
         let tail = this.tails.get(backend);
         if (tail === undefined) this.tails.set(backend, (tail = this.checkpoint.defineTail(`,"backend":${JSON.stringify(backend)}}`)));
-        const extra = terminal
-          ? `,"exitCode":${task.exitCode ?? null}${task.exception ? `,"error":${JSON.stringify(task.exception.message)}` : ''}}`
-          : undefined;
+        const extra = terminal ? `,"exitCode":${task.exitCode ?? null}${task.exception ? `,"error":${JSON.stringify(task.exception.message)}` : ''}}` : undefined;
         this.checkpoint.appendTask(this.heads[type]!, t, task.uid, tail, extra);
       }
     }
@@ -209,8 +207,13 @@ export class TelemetryManager {
       this.execution.record(task.endedAt - task.startedAt);
     }
     const span: TaskSpan = {
-      uid: task.uid, backend: task.backend, state: task.state, exitCode: task.exitCode,
-      submitted: epoch(task.submittedAt), started: task.startedAt > 0 ? epoch(task.startedAt) : null, ended: epoch(task.endedAt),
+      uid: task.uid,
+      backend: task.backend,
+      state: task.state,
+      exitCode: task.exitCode,
+      submitted: epoch(task.submittedAt),
+      started: task.startedAt > 0 ? epoch(task.startedAt) : null,
+      ended: epoch(task.endedAt),
     };
     if (this.spans.length < this.maxSpans) this.spans.push(span);
     else {

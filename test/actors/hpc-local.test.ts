@@ -1,7 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  ComputeTask, HpcExecutionBackend, Policy, ResourceError, Session, SessionError, System, TaskCanceledError, TaskExecutionError, TaskValidationError,
-} from '../../src/index.js';
+import { ComputeTask, HpcExecutionBackend, Policy, ResourceError, Session, SessionError, System, TaskCanceledError, TaskExecutionError, TaskValidationError } from '../../src/index.js';
 import { expectNoProcessesLeft, markProcesses, processesWithMark } from '../helpers.js';
 import { checkGpuExclusivity, findGpus, gpuProbe, makePolicies } from '../helpers-hpc.js';
 
@@ -18,8 +16,25 @@ const echoRank = ['-c', 'echo "$RHAPSODY_RANK/$RHAPSODY_WORLD_SIZE@$RHAPSODY_HOS
 describe('HpcExecutionBackend, local launcher', () => {
   it('runs the four routing modes for executables and functions', async () => {
     await using s = await newSession();
-    const parallelExe = new ComputeTask({ executable: '/bin/bash', arguments: echoRank, taskBackendSpecificKwargs: { processTemplates: [[2, {}], [2, {}]] } });
-    const parallelFn = new ComputeTask({ function: async () => Number(process.env.RHAPSODY_RANK) * 10, taskBackendSpecificKwargs: { processTemplates: [[2, {}], [2, {}]] } });
+    const parallelExe = new ComputeTask({
+      executable: '/bin/bash',
+      arguments: echoRank,
+      taskBackendSpecificKwargs: {
+        processTemplates: [
+          [2, {}],
+          [2, {}],
+        ],
+      },
+    });
+    const parallelFn = new ComputeTask({
+      function: async () => Number(process.env.RHAPSODY_RANK) * 10,
+      taskBackendSpecificKwargs: {
+        processTemplates: [
+          [2, {}],
+          [2, {}],
+        ],
+      },
+    });
     const singleExe = new ComputeTask({ executable: '/bin/bash', arguments: ['-c', 'echo $HOSTNAME-ish; echo err >&2'], taskBackendSpecificKwargs: { processTemplate: {} } });
     const singleFn = new ComputeTask({ function: (a: number) => a + 1, args: [41], taskBackendSpecificKwargs: { processTemplate: {} } });
     const nativeFn = new ComputeTask({ function: async () => (await import('node:os')).hostname() });
@@ -33,7 +48,12 @@ describe('HpcExecutionBackend, local launcher', () => {
     expect(lines.map((l) => l.split(' ')[0])).toEqual(['0/4@node-0', '1/4@node-0', '2/4@node-0', '3/4@node-0']);
     expect(lines[1]).toMatch(/^1\/4@node-0 local=1 gpu=\[\] 1 4 node-0:\d+$/);
     expect(parallelExe.returnValue).toEqual([0, 0, 0, 0]);
-    expect(parallelExe.ranks!.map((r) => [r.rank, r.hostname, r.exitCode])).toEqual([[0, 'node-0', 0], [1, 'node-0', 0], [2, 'node-0', 0], [3, 'node-0', 0]]);
+    expect(parallelExe.ranks!.map((r) => [r.rank, r.hostname, r.exitCode])).toEqual([
+      [0, 'node-0', 0],
+      [1, 'node-0', 0],
+      [2, 'node-0', 0],
+      [3, 'node-0', 0],
+    ]);
     expect(parallelExe.exitCode).toBe(0);
     expect(parallelFn.returnValue).toEqual([0, 10, 20, 30]);
     expect(singleExe.stdout).toMatch(/-ish\n$/);
@@ -62,10 +82,18 @@ describe('HpcExecutionBackend, local launcher', () => {
     const { nodes } = await System.discover(hpc);
     const policies = makePolicies(findGpus(nodes), 4);
     expect(policies.map((p) => `${p.hostName}:${p.gpuAffinity}`)).toEqual(['node-0:0', 'node-0:1', 'node-0:2', 'node-0:3']);
-    const single = new ComputeTask({ function: async () => `${process.env.RHAPSODY_HOSTNAME}|${process.env.CUDA_VISIBLE_DEVICES}`, taskBackendSpecificKwargs: { processTemplate: { policy: policies[0] } } });
+    const single = new ComputeTask({
+      function: async () => `${process.env.RHAPSODY_HOSTNAME}|${process.env.CUDA_VISIBLE_DEVICES}`,
+      taskBackendSpecificKwargs: { processTemplate: { policy: policies[0] } },
+    });
     const parallel = new ComputeTask({
       function: async () => `${process.env.RHAPSODY_HOSTNAME}|${process.env.CUDA_VISIBLE_DEVICES}`,
-      taskBackendSpecificKwargs: { processTemplates: [[2, { policy: policies[1] }], [2, { policy: new Policy({ placement: Policy.Placement.HOST_NAME, hostName: 'node-1', gpuAffinity: [2, 3] }) }]] },
+      taskBackendSpecificKwargs: {
+        processTemplates: [
+          [2, { policy: policies[1] }],
+          [2, { policy: new Policy({ placement: Policy.Placement.HOST_NAME, hostName: 'node-1', gpuAffinity: [2, 3] }) }],
+        ],
+      },
     });
     const anyTwo = new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo $CUDA_VISIBLE_DEVICES'], taskBackendSpecificKwargs: { processTemplate: { policy: { gpus: 2 } } } });
     await s.submitTasks([single, parallel, anyTwo]);
@@ -125,10 +153,21 @@ describe('HpcExecutionBackend, local launcher', () => {
     const job = new ComputeTask({
       executable: '/bin/sh',
       arguments: ['-c', 'if [ "$RHAPSODY_RANK" = 2 ]; then sleep 0.2; exit 7; fi; sleep 71'],
-      taskBackendSpecificKwargs: { processTemplates: [[2, {}], [2, {}]] },
+      taskBackendSpecificKwargs: {
+        processTemplates: [
+          [2, {}],
+          [2, {}],
+        ],
+      },
     });
     const killed = new ComputeTask({ executable: '/bin/sh', arguments: ['-c', '[ "$RHAPSODY_RANK" = 1 ] && kill -9 $$; sleep 72'], taskBackendSpecificKwargs: { processTemplates: [[2, {}]] } });
-    const fnFails = new ComputeTask({ function: () => { if (process.env.RHAPSODY_RANK === '1') throw new RangeError('rank 1 broke'); return 1; }, taskBackendSpecificKwargs: { processTemplates: [[2, {}]] } });
+    const fnFails = new ComputeTask({
+      function: () => {
+        if (process.env.RHAPSODY_RANK === '1') throw new RangeError('rank 1 broke');
+        return 1;
+      },
+      taskBackendSpecificKwargs: { processTemplates: [[2, {}]] },
+    });
     await s.submitTasks([job, killed, fnFails]);
     await s.waitTasks([job, killed, fnFails], { timeout: 20_000 });
     expect(job.state).toBe('FAILED');
@@ -142,9 +181,25 @@ describe('HpcExecutionBackend, local launcher', () => {
   });
 
   it('cancel of a running multi-node job kills every rank, frees its GPUs, and the next queued job starts', async () => {
-    await using s = await newSession([{ hostname: 'a', cpus: 2, gpus: [0] }, { hostname: 'b', cpus: 2, gpus: [0] }]);
-    const big = new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'sleep 73'], taskBackendSpecificKwargs: { processTemplates: [[1, { policy: { hostName: 'a', gpus: 1 } }], [1, { policy: { hostName: 'b', gpus: 1 } }]] } });
-    const next = new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo got $CUDA_VISIBLE_DEVICES on $RHAPSODY_HOSTNAME'], taskBackendSpecificKwargs: { processTemplate: { policy: { hostName: 'a', gpuAffinity: [0] } } } });
+    await using s = await newSession([
+      { hostname: 'a', cpus: 2, gpus: [0] },
+      { hostname: 'b', cpus: 2, gpus: [0] },
+    ]);
+    const big = new ComputeTask({
+      executable: '/bin/sh',
+      arguments: ['-c', 'sleep 73'],
+      taskBackendSpecificKwargs: {
+        processTemplates: [
+          [1, { policy: { hostName: 'a', gpus: 1 } }],
+          [1, { policy: { hostName: 'b', gpus: 1 } }],
+        ],
+      },
+    });
+    const next = new ComputeTask({
+      executable: '/bin/sh',
+      arguments: ['-c', 'echo got $CUDA_VISIBLE_DEVICES on $RHAPSODY_HOSTNAME'],
+      taskBackendSpecificKwargs: { processTemplate: { policy: { hostName: 'a', gpuAffinity: [0] } } },
+    });
     await s.submitTasks([big, next]);
     while (processesWithMark(mark).filter((p) => p.cmd.includes('sleep 73')).length < 2) await new Promise((r) => setTimeout(r, 20));
     expect(next.state).toBe('QUEUED');

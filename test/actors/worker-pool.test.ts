@@ -13,8 +13,26 @@ describe.each<Executor>(['threads', 'processes'])('%s executor', (executor) => {
   it('runs sync and async functions, by source and by module reference', async () => {
     await using s = session();
     const tasks = [
-      new ComputeTask({ function: function piish(n: number) { let h = 0; for (let i = 0; i < n; i++) { const x = Math.random(), y = Math.random(); if (x * x + y * y < 1) h++; } return (4 * h) / n; }, args: [200_000] }),
-      new ComputeTask({ function: async (x: number) => { const { setTimeout: wait } = await import('node:timers/promises'); await wait(5); return x + 1; }, args: [1] }),
+      new ComputeTask({
+        function: function piish(n: number) {
+          let h = 0;
+          for (let i = 0; i < n; i++) {
+            const x = Math.random(),
+              y = Math.random();
+            if (x * x + y * y < 1) h++;
+          }
+          return (4 * h) / n;
+        },
+        args: [200_000],
+      }),
+      new ComputeTask({
+        function: async (x: number) => {
+          const { setTimeout: wait } = await import('node:timers/promises');
+          await wait(5);
+          return x + 1;
+        },
+        args: [1],
+      }),
       new ComputeTask({ function: { module: mathModule }, args: [9] }),
       new ComputeTask({ function: { module: mathModule, export: 'slowDouble' }, args: [21] }),
       new ComputeTask({ function: (a: number, kw: { scale: number }) => a * kw.scale, args: [3], kwargs: { scale: 5 } }),
@@ -39,9 +57,26 @@ describe.each<Executor>(['threads', 'processes'])('%s executor', (executor) => {
 
   it('a worker that exits or crashes fails only its task; the pool replaces it', async () => {
     await using s = session();
-    const ok = Array.from({ length: 30 }, (_, i) => new ComputeTask({ function: async (x: number) => { await new Promise((r) => setTimeout(r, 20)); return x; }, args: [i] }));
+    const ok = Array.from(
+      { length: 30 },
+      (_, i) =>
+        new ComputeTask({
+          function: async (x: number) => {
+            await new Promise((r) => setTimeout(r, 20));
+            return x;
+          },
+          args: [i],
+        }),
+    );
     const exits = new ComputeTask({ function: () => process.exit(3) });
-    const crashes = new ComputeTask({ function: () => { setTimeout(() => { throw new Error('async boom'); }); return new Promise(() => undefined); } });
+    const crashes = new ComputeTask({
+      function: () => {
+        setTimeout(() => {
+          throw new Error('async boom');
+        });
+        return new Promise(() => undefined);
+      },
+    });
     const all = [...ok.slice(0, 15), exits, crashes, ...ok.slice(15)];
     await s.submitTasks(all);
     await s.waitTasks(all, { timeout: 20_000 });
@@ -60,7 +95,14 @@ describe.each<Executor>(['threads', 'processes'])('%s executor', (executor) => {
 
   it('a function that never returns is stopped by its timeout; others are unaffected', async () => {
     await using s = session();
-    const stuck = new ComputeTask({ function: () => { for (;;) { /* never returns */ } }, taskBackendSpecificKwargs: { timeout: 300 } });
+    const stuck = new ComputeTask({
+      function: () => {
+        for (;;) {
+          /* never returns */
+        }
+      },
+      taskBackendSpecificKwargs: { timeout: 300 },
+    });
     const fine = Array.from({ length: 10 }, (_, i) => new ComputeTask({ function: (x: number) => x * 10, args: [i] }));
     await s.submitTasks([stuck, ...fine]);
     await s.waitTasks([stuck, ...fine], { timeout: 15_000 });
@@ -71,7 +113,13 @@ describe.each<Executor>(['threads', 'processes'])('%s executor', (executor) => {
 
   it('cancel of a running function terminates its worker', async () => {
     await using s = session();
-    const spin = new ComputeTask({ function: () => { for (;;) { /* spin */ } } });
+    const spin = new ComputeTask({
+      function: () => {
+        for (;;) {
+          /* spin */
+        }
+      },
+    });
     const next = new ComputeTask({ function: () => 'next' });
     await s.submitTasks([spin]);
     await new Promise((r) => setTimeout(r, 200));

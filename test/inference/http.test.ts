@@ -40,7 +40,11 @@ async function faultServer(respond: (req: IncomingMessage, res: ServerResponse, 
   return {
     endpoint: `http://127.0.0.1:${port}/v1`,
     stats: () => ({ requests: n, maxOpen, arrivals }),
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 const chat = (content: string) => JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] });
@@ -64,11 +68,17 @@ describe('VllmInferenceBackend managing rhapsody serve-model', () => {
     const comp = (await (await fetch(`${vllm.endpoint}/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', prompt: ['The quick robot ran a', 'zzz'], max_tokens: 2 }) })).json()) as {
       choices: Array<{ index: number; text: string; finish_reason: string }>;
     };
-    expect(comp.choices.map((c) => [c.index, c.text, c.finish_reason])).toEqual([[0, 'simulation and', 'length'], [1, 'The quick', 'length']]);
+    expect(comp.choices.map((c) => [c.index, c.text, c.finish_reason])).toEqual([
+      [0, 'simulation and', 'length'],
+      [1, 'The quick', 'length'],
+    ]);
     const sse = await (await fetch(`${vllm.endpoint}/chat/completions`, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true }) })).text();
     const events = sse.split('\n\n').filter(Boolean);
     expect(events.at(-1)).toBe('data: [DONE]');
-    const text = events.slice(0, -1).map((e) => (JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta.content ?? '').join('');
+    const text = events
+      .slice(0, -1)
+      .map((e) => (JSON.parse(e.slice(6)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta.content ?? '')
+      .join('');
     expect(text).toBe('The quick robot');
   });
 
@@ -100,7 +110,7 @@ describe('OpenAIInferenceBackend failures', () => {
     await dead.close(); // the port is now refused
     const be = await OpenAIInferenceBackend.create({ endpoint: dead.endpoint, model: 'm', maxAttempts: 3, backoffMs: 20 });
     await using s = new Session({ backends: [be] });
-    const t = new AITask({ prompt: 'x' , model: 'm' });
+    const t = new AITask({ prompt: 'x', model: 'm' });
     await s.submitTasks([t]);
     await expect(t).rejects.toBeInstanceOf(BackendError);
     expect((t.exception as Error).message).toContain(dead.endpoint);
@@ -108,7 +118,7 @@ describe('OpenAIInferenceBackend failures', () => {
   });
 
   it('retries 503 and 429 with backoff, then succeeds; a 400 is not retried', async () => {
-    const srv = await faultServer((req, res, n) => {
+    const srv = await faultServer((_req, res, n) => {
       if (n === 1) res.writeHead(503).end('{"error":{"message":"loading"}}');
       else if (n === 2) res.writeHead(429).end('{"error":{"message":"slow down"}}');
       else res.writeHead(200, { 'content-type': 'application/json' }).end(chat('fine'));

@@ -64,10 +64,7 @@ describe('DaskExecutionBackend on an existing scheduler', () => {
   it('the scheduler goes away: in-flight tasks end FAILED with a BackendError in bounded time and the client process exits', async () => {
     const dask = await DaskExecutionBackend.create({ address });
     const s = new Session({ backends: [dask] });
-    const tasks = [
-      new ComputeTask({ executable: '/bin/sleep', arguments: ['8'] }),
-      new ComputeTask({ function: { python: 'time:sleep' }, args: [8] }),
-    ];
+    const tasks = [new ComputeTask({ executable: '/bin/sleep', arguments: ['8'] }), new ComputeTask({ function: { python: 'time:sleep' }, args: [8] })];
     await s.submitTasks(tasks);
     await new Promise((r) => setTimeout(r, 1000));
     const client = dask._pids.client!;

@@ -43,7 +43,7 @@ describe('DaskExecutionBackend cluster injection', () => {
     expect(await t).toMatchObject({ state: 'DONE', returnValue: 3 });
   }, 90_000);
 
-  it('a cluster expression that fails is a BackendError with Python\'s message, and leaves no process', async () => {
+  it("a cluster expression that fails is a BackendError with Python's message, and leaves no process", async () => {
     const err = await DaskExecutionBackend.create({ cluster: 'no_such_pkg_xyz.Cluster()' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendError);
     expect((err as Error).message).toMatch(/NameError: name 'no_such_pkg_xyz' is not defined/);
@@ -75,10 +75,7 @@ describe('DaskExecutionBackend failure behaviour', () => {
   it('the Python client process dies: in-flight tasks FAIL with a BackendError, its cluster goes with it, and a new create() works', async () => {
     const dask = await DaskExecutionBackend.create({ resources: { nWorkers: 1 } });
     const s = new Session({ backends: [dask] });
-    const tasks = [
-      new ComputeTask({ executable: '/bin/sleep', arguments: ['30'] }),
-      new ComputeTask({ function: { python: 'time:sleep' }, args: [30] }),
-    ];
+    const tasks = [new ComputeTask({ executable: '/bin/sleep', arguments: ['30'] }), new ComputeTask({ function: { python: 'time:sleep' }, args: [30] })];
     await s.submitTasks(tasks);
     await new Promise((r) => setTimeout(r, 1000));
     const pid = dask._pids.client!;

@@ -12,10 +12,13 @@ const mark = markProcesses();
 process.env.SLURM_CONF = `${SLURM_DIR}/etc/slurm.conf`;
 afterAll(() => expectNoProcessesLeft(mark, 20_000), 30_000);
 
-const jobs = (tag: string) => execFileSync('squeue', ['-h', '-o', '%j'], { encoding: 'utf8' }).split('\n').filter((j) => j.includes(tag));
+const jobs = (tag: string) =>
+  execFileSync('squeue', ['-h', '-o', '%j'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((j) => j.includes(tag));
 
 describe('DaskExecutionBackend on SLURM', () => {
-  it('starts one Dask worker per node as an srun step with its node\'s GPUs as resources; GPU tasks run there; shutdown ends the steps', async () => {
+  it("starts one Dask worker per node as an srun step with its node's GPUs as resources; GPU tasks run there; shutdown ends the steps", async () => {
     const dask = await DaskExecutionBackend.create({ slurm: { nodes: 2, workersPerNode: 1 } });
     const ctx = dask.clientState.context;
     expect(ctx.mode).toBe('slurm');
@@ -27,8 +30,9 @@ describe('DaskExecutionBackend on SLURM', () => {
     expect(jobs(tag)).toHaveLength(2);
     {
       await using s = new Session({ backends: [dask] });
-      const gpu = Array.from({ length: 4 }, () =>
-        new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo "$SLURMD_NODENAME $CUDA_VISIBLE_DEVICES"'], taskBackendSpecificKwargs: { resources: { GPU: 4 } } }),
+      const gpu = Array.from(
+        { length: 4 },
+        () => new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo "$SLURMD_NODENAME $CUDA_VISIBLE_DEVICES"'], taskBackendSpecificKwargs: { resources: { GPU: 4 } } }),
       );
       const py = new ComputeTask({ function: { python: 'os:getenv' }, args: ['SLURM_STEP_GPUS'], taskBackendSpecificKwargs: { resources: { GPU: 2 } } });
       const tooMany = new ComputeTask({ executable: '/bin/true', taskBackendSpecificKwargs: { resources: { GPU: 5 } } });

@@ -7,9 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InspectionEvent } from 'xstate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BackendError, ComputeTask, ConcurrentExecutionBackend, DaskExecutionBackend, ResourceError, Session, SessionError, TaskExecutionError, TaskValidationError,
-} from '../../src/index.js';
+import { BackendError, ComputeTask, ConcurrentExecutionBackend, DaskExecutionBackend, ResourceError, Session, SessionError, TaskExecutionError, TaskValidationError } from '../../src/index.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
 
 const mark = markProcesses();
@@ -72,8 +70,19 @@ describe('DaskExecutionBackend on a LocalCluster', () => {
     const dir = await mkdtemp(join(tmpdir(), 'rh-dask-'));
     const tasks = [
       new ComputeTask({ function: (n: number) => n * n, args: [7] }),
-      new ComputeTask({ function: async (a: number, o: { by: number }) => { await new Promise((r) => setTimeout(r, 10)); return a * o.by; }, args: [21], kwargs: { by: 2 } }),
-      new ComputeTask({ function: () => { throw new RangeError('far away'); } }),
+      new ComputeTask({
+        function: async (a: number, o: { by: number }) => {
+          await new Promise((r) => setTimeout(r, 10));
+          return a * o.by;
+        },
+        args: [21],
+        kwargs: { by: 2 },
+      }),
+      new ComputeTask({
+        function: () => {
+          throw new RangeError('far away');
+        },
+      }),
       new ComputeTask({ function: { module: 'node:path', export: 'join' }, args: ['x', 'y'] }),
       new ComputeTask({ function: () => (globalThis as Record<string, unknown>).notShipped ?? undefinedOuter }),
       new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo "$PWD $GREETING"'], taskBackendSpecificKwargs: { cwd: dir, env: { GREETING: 'hi' } } }),
@@ -120,11 +129,11 @@ describe('DaskExecutionBackend on a LocalCluster', () => {
     expect(unknown.exception!.message).toMatch(/TPU.*workers offer/);
   }, 90_000);
 
-  it('cancellation kills the running command\'s process group on the worker; a reused uid never returns a stale result', async () => {
+  it("cancellation kills the running command's process group on the worker; a reused uid never returns a stale result", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rh-dask-cancel-'));
     const pidFile = join(dir, 'pid');
     {
-        const t = new ComputeTask({ uid: 'reused', executable: '/bin/sh', arguments: ['-c', `sleep 30 & echo $! > ${pidFile}; wait`] });
+      const t = new ComputeTask({ uid: 'reused', executable: '/bin/sh', arguments: ['-c', `sleep 30 & echo $! > ${pidFile}; wait`] });
       await s.submitTasks([t]);
       expect(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '')).toBe(true);
       const sleeper = Number(readFileSync(pidFile, 'utf8'));
@@ -134,7 +143,7 @@ describe('DaskExecutionBackend on a LocalCluster', () => {
       expect(await waitFor(() => !existsSync(`/proc/${sleeper}`), 10_000)).toBe(true); // the grandchild too: the whole group
     }
     for (const n of [1, 2]) {
-        const t = new ComputeTask({ uid: 'reused', function: { python: 'dask_fixtures:add' }, args: [n, 0] });
+      const t = new ComputeTask({ uid: 'reused', function: { python: 'dask_fixtures:add' }, args: [n, 0] });
       await s.submitTasks([t]);
       expect(await t).toMatchObject({ state: 'DONE', returnValue: n });
     }

@@ -37,8 +37,16 @@ describe('DistributedExecutionBackend shipping', () => {
     await expect(s.submitTasks([new ComputeTask({ uid: 'dated2', function: () => when.getTime() })])).rejects.toThrow(/Task dated2: .*"when" cannot travel as JSON unchanged/);
     const tasks = [
       new ComputeTask({ function: () => estimatePi(n) }),
-      new ComputeTask({ function: () => { throw new ValidationFailure('bad input'); } }),
-      new ComputeTask({ function: () => { throw Object.create(null); } }),
+      new ComputeTask({
+        function: () => {
+          throw new ValidationFailure('bad input');
+        },
+      }),
+      new ComputeTask({
+        function: () => {
+          throw Object.create(null);
+        },
+      }),
       new ComputeTask({ function: (x: number) => x + 1, args: [1] }),
     ];
     await s.submitTasks(tasks);

@@ -4,9 +4,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  ComputeTask, DistributedExecutionBackend, LocalCluster, ResourceError, Session, TaskCanceledError, TaskExecutionError, type TaskEvent,
-} from '../../src/index.js';
+import { ComputeTask, DistributedExecutionBackend, LocalCluster, ResourceError, Session, TaskCanceledError, TaskExecutionError, type TaskEvent } from '../../src/index.js';
 import { expectNoProcessesLeft, markProcesses, processesWithMark } from '../helpers.js';
 
 const mark = markProcesses();
@@ -30,11 +28,21 @@ describe('DistributedExecutionBackend', () => {
     const dir = await mkdtemp(join(tmpdir(), 'rh-dist-'));
     const tasks = [
       new ComputeTask({ function: (n: number) => n * n, args: [7] }),
-      new ComputeTask({ function: async (n: number) => { await new Promise((r) => setTimeout(r, 10)); return n * 2; }, args: [21] }),
+      new ComputeTask({
+        function: async (n: number) => {
+          await new Promise((r) => setTimeout(r, 10));
+          return n * 2;
+        },
+        args: [21],
+      }),
       new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo "$PWD $GREETING"'], taskBackendSpecificKwargs: { cwd: dir, env: { GREETING: 'hi' } } }),
       new ComputeTask({ executable: 'echo shell $((1 + 2))', taskBackendSpecificKwargs: { shell: true } }),
       new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo bad >&2; exit 4'] }),
-      new ComputeTask({ function: () => { throw new RangeError('far away'); } }),
+      new ComputeTask({
+        function: () => {
+          throw new RangeError('far away');
+        },
+      }),
     ];
     await s.submitTasks(tasks);
     await s.waitTasks(tasks, { timeout: 30_000 });
@@ -54,8 +62,9 @@ describe('DistributedExecutionBackend', () => {
     const backend = await DistributedExecutionBackend.create({ cluster });
     await using s = new Session({ backends: [backend] });
     while ((await backend.liveWorkers()).length < 3) await new Promise((r) => setTimeout(r, 100));
-    const gpuTasks = Array.from({ length: 6 }, () =>
-      new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo $(date +%s%N); sleep 0.3; echo $(date +%s%N)'], taskBackendSpecificKwargs: { resources: { GPU: 1 } } }),
+    const gpuTasks = Array.from(
+      { length: 6 },
+      () => new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo $(date +%s%N); sleep 0.3; echo $(date +%s%N)'], taskBackendSpecificKwargs: { resources: { GPU: 1 } } }),
     );
     const impossible = new ComputeTask({ executable: '/bin/true', taskBackendSpecificKwargs: { resources: { GPU: 2 } } });
     await s.submitTasks([...gpuTasks, impossible]);
@@ -63,7 +72,15 @@ describe('DistributedExecutionBackend', () => {
     expect(gpuTasks.every((t) => t.state === 'DONE')).toBe(true);
     await expect(impossible).rejects.toBeInstanceOf(ResourceError);
     // at most 2 GPU tasks at once (2 workers × GPU=1)
-    const edges = gpuTasks.flatMap((t) => { const [a, b] = t.stdout!.trim().split('\n').map(Number); return [[a!, 1], [b!, -1]] as const; }).sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+    const edges = gpuTasks
+      .flatMap((t) => {
+        const [a, b] = t.stdout!.trim().split('\n').map(Number);
+        return [
+          [a!, 1],
+          [b!, -1],
+        ] as const;
+      })
+      .sort((p, q) => p[0] - q[0] || p[1] - q[1]);
     let alive = 0;
     let most = 0;
     for (const [, d] of edges) most = Math.max(most, (alive += d));
@@ -110,8 +127,17 @@ describe('DistributedExecutionBackend', () => {
   it('large batches travel several tasks per job: every result and error comes back, once', async () => {
     const backend = await DistributedExecutionBackend.create({ name: 'chunks' });
     await using s = new Session({ backends: [backend] });
-    const tasks = Array.from({ length: 400 }, (_, i) =>
-      new ComputeTask({ function: (x: number) => { if (x % 50 === 0) throw new RangeError(`bad ${x}`); return x * 2; }, args: [i] }));
+    const tasks = Array.from(
+      { length: 400 },
+      (_, i) =>
+        new ComputeTask({
+          function: (x: number) => {
+            if (x % 50 === 0) throw new RangeError(`bad ${x}`);
+            return x * 2;
+          },
+          args: [i],
+        }),
+    );
     await s.submitTasks(tasks);
     await s.waitTasks(tasks, { timeout: 60_000 });
     tasks.forEach((t, i) => {
@@ -143,7 +169,11 @@ describe('DistributedExecutionBackend', () => {
     await s.waitTasks(tasks, { timeout: 60_000 });
     expect(victim.state).toBe('CANCELED');
     expect(tasks.filter((t) => t !== victim).every((t) => t.state === 'DONE')).toBe(true);
-    const ran = (await readFile(log, 'utf8')).trim().split('\n').map(Number).sort((a, b) => a - b);
+    const ran = (await readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map(Number)
+      .sort((a, b) => a - b);
     expect(ran).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i !== 35));
   }, 90_000);
 });

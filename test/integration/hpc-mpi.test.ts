@@ -18,7 +18,12 @@ describe('HpcExecutionBackend, MPI launcher', () => {
     const exe = new ComputeTask({
       executable: '/bin/sh',
       arguments: ['-c', 'echo "$RHAPSODY_RANK/$RHAPSODY_WORLD_SIZE mpi=$OMPI_COMM_WORLD_RANK/$OMPI_COMM_WORLD_SIZE gpu=[$CUDA_VISIBLE_DEVICES]"'],
-      taskBackendSpecificKwargs: { processTemplates: [[2, { policy: { gpuAffinity: [1] } }], [1, { policy: { gpuAffinity: [3] } }]] },
+      taskBackendSpecificKwargs: {
+        processTemplates: [
+          [2, { policy: { gpuAffinity: [1] } }],
+          [1, { policy: { gpuAffinity: [3] } }],
+        ],
+      },
     });
     const fn = new ComputeTask({ function: async (x: number) => Number(process.env.OMPI_COMM_WORLD_RANK) * x, args: [5], taskBackendSpecificKwargs: { processTemplates: [[3, {}]] } });
     await s.submitTasks([exe, fn]);

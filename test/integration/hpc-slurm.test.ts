@@ -34,18 +34,32 @@ describe.sequential('HpcExecutionBackend, SLURM launcher', () => {
     const hpc = await HpcExecutionBackend.create({ launcher: 'slurm' });
     await using s = new Session({ backends: [hpc] });
     const { nodes } = await System.discover(hpc);
-    expect(nodes).toEqual([{ hostname: 'n1', cpus: 8, gpus: [0, 1, 2, 3] }, { hostname: 'n2', cpus: 8, gpus: [0, 1, 2, 3] }]);
+    expect(nodes).toEqual([
+      { hostname: 'n1', cpus: 8, gpus: [0, 1, 2, 3] },
+      { hostname: 'n2', cpus: 8, gpus: [0, 1, 2, 3] },
+    ]);
     const policies = makePolicies(findGpus(nodes), 8);
     const job = new ComputeTask({
       executable: '/bin/sh',
       arguments: ['-c', 'echo "$RHAPSODY_RANK $SLURMD_NODENAME $RHAPSODY_HOSTNAME [$CUDA_VISIBLE_DEVICES] $SLURM_STEP_ID"'],
-      taskBackendSpecificKwargs: { processTemplates: [[2, { policy: policies[0] }], [2, { policy: policies[5] }]] },
+      taskBackendSpecificKwargs: {
+        processTemplates: [
+          [2, { policy: policies[0] }],
+          [2, { policy: policies[5] }],
+        ],
+      },
     });
-    const fn = new ComputeTask({ function: async () => `${process.env.SLURMD_NODENAME}|${process.env.CUDA_VISIBLE_DEVICES}`, taskBackendSpecificKwargs: { processTemplate: { policy: new Policy({ placement: Policy.Placement.HOST_NAME, hostName: 'n2', gpuAffinity: [3] }) } } });
+    const fn = new ComputeTask({
+      function: async () => `${process.env.SLURMD_NODENAME}|${process.env.CUDA_VISIBLE_DEVICES}`,
+      taskBackendSpecificKwargs: { processTemplate: { policy: new Policy({ placement: Policy.Placement.HOST_NAME, hostName: 'n2', gpuAffinity: [3] }) } },
+    });
     await s.submitTasks([job, fn]);
     await s.waitTasks([job, fn], { timeout: 60_000 });
     expect(job.state).toBe('DONE');
-    const lines = job.stdout!.trim().split('\n').map((l) => l.split(' ').slice(0, 4).join(' '));
+    const lines = job
+      .stdout!.trim()
+      .split('\n')
+      .map((l) => l.split(' ').slice(0, 4).join(' '));
     expect(lines).toEqual(['0 n1 n1 [0]', '1 n1 n1 [0]', '2 n2 n2 [1]', '3 n2 n2 [1]']);
     expect(fn.returnValue).toBe('n2|3');
     await noStepsLeft();
@@ -65,7 +79,13 @@ describe.sequential('HpcExecutionBackend, SLURM launcher', () => {
     const job = new ComputeTask({
       executable: '/bin/sh',
       arguments: ['-c', 'if [ "$RHAPSODY_RANK" = 1 ]; then sleep 0.5; exit 9; fi; sleep 81'],
-      taskBackendSpecificKwargs: { processTemplates: [[1, { policy: { hostName: 'n1' } }], [1, { policy: { hostName: 'n2' } }], [1, { policy: { hostName: 'n2' } }]] },
+      taskBackendSpecificKwargs: {
+        processTemplates: [
+          [1, { policy: { hostName: 'n1' } }],
+          [1, { policy: { hostName: 'n2' } }],
+          [1, { policy: { hostName: 'n2' } }],
+        ],
+      },
     });
     const impossible = new ComputeTask({ executable: '/bin/true', taskBackendSpecificKwargs: { processTemplate: { policy: { hostName: 'n7' } } } });
     await s.submitTasks([job, impossible]);
@@ -78,9 +98,32 @@ describe.sequential('HpcExecutionBackend, SLURM launcher', () => {
   }, 90_000);
 
   it('cancel of a running multi-node job ends every step; the next queued job gets the GPUs', async () => {
-    await using s = new Session({ backends: [await HpcExecutionBackend.create({ launcher: 'slurm', nodes: [{ hostname: 'n1', cpus: 8, gpus: [0] }, { hostname: 'n2', cpus: 8, gpus: [0] }] })] });
-    const big = new ComputeTask({ executable: '/bin/sleep', arguments: ['82'], taskBackendSpecificKwargs: { processTemplates: [[1, { policy: { hostName: 'n1', gpus: 1 } }], [1, { policy: { hostName: 'n2', gpus: 1 } }]] } });
-    const next = new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo $SLURMD_NODENAME $CUDA_VISIBLE_DEVICES'], taskBackendSpecificKwargs: { processTemplate: { policy: { hostName: 'n2', gpuAffinity: [0] } } } });
+    await using s = new Session({
+      backends: [
+        await HpcExecutionBackend.create({
+          launcher: 'slurm',
+          nodes: [
+            { hostname: 'n1', cpus: 8, gpus: [0] },
+            { hostname: 'n2', cpus: 8, gpus: [0] },
+          ],
+        }),
+      ],
+    });
+    const big = new ComputeTask({
+      executable: '/bin/sleep',
+      arguments: ['82'],
+      taskBackendSpecificKwargs: {
+        processTemplates: [
+          [1, { policy: { hostName: 'n1', gpus: 1 } }],
+          [1, { policy: { hostName: 'n2', gpus: 1 } }],
+        ],
+      },
+    });
+    const next = new ComputeTask({
+      executable: '/bin/sh',
+      arguments: ['-c', 'echo $SLURMD_NODENAME $CUDA_VISIBLE_DEVICES'],
+      taskBackendSpecificKwargs: { processTemplate: { policy: { hostName: 'n2', gpuAffinity: [0] } } },
+    });
     await s.submitTasks([big, next]);
     const until = Date.now() + 30_000;
     while (steps().length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
@@ -104,7 +147,12 @@ describe.sequential('HpcExecutionBackend, SLURM launcher', () => {
   }, 180_000);
 
   it('DistributedExecutionBackend with a SlurmCluster: workers run as SLURM steps', async () => {
-    const cluster = new SlurmCluster({ workers: [{ node: 'n1', resources: 'GPU=1' }, { node: 'n2', resources: 'CPU=4' }] });
+    const cluster = new SlurmCluster({
+      workers: [
+        { node: 'n1', resources: 'GPU=1' },
+        { node: 'n2', resources: 'CPU=4' },
+      ],
+    });
     const backend = await DistributedExecutionBackend.create({ cluster });
     const s = new Session({ backends: [backend] });
     try {

@@ -19,14 +19,24 @@ beforeAll(() => {
 });
 
 /** The service's SLURM jobs, as "name node". */
-const steps = () => execFileSync('squeue', ['-h', '-o', '%j %N'], { encoding: 'utf8' }).split('\n').filter((j) => j.startsWith('rhapsody-svc-'));
+const steps = () =>
+  execFileSync('squeue', ['-h', '-o', '%j %N'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((j) => j.startsWith('rhapsody-svc-'));
 
 describe('VllmInferenceBackend with launcher srun', () => {
   it('runs the service as a SLURM step on the node and with the GPUs its policy asks for, and ends the step on shutdown', async () => {
     const seen = join(mkdtempSync(join(tmpdir(), 'rh-svc-')), 'gpus');
     const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
     const serve = `echo "$CUDA_VISIBLE_DEVICES" > ${seen}; exec ${process.execPath} --import tsx ${cli} serve-model --model {model} --model-name tiny --host {host} --port {port}`;
-    const svc = await VllmInferenceBackend.create({ name: 'slurm-svc', model: tinyModel(), servedModelName: 'tiny', launcher: 'srun', policy: new Policy({ hostName: 'n2', gpuAffinity: [0, 1] }), command: ['/bin/sh', '-c', serve] });
+    const svc = await VllmInferenceBackend.create({
+      name: 'slurm-svc',
+      model: tinyModel(),
+      servedModelName: 'tiny',
+      launcher: 'srun',
+      policy: new Policy({ hostName: 'n2', gpuAffinity: [0, 1] }),
+      command: ['/bin/sh', '-c', serve],
+    });
     const session = new Session({ backends: [svc] });
     try {
       expect(steps()).toHaveLength(1);

@@ -3,12 +3,7 @@ import { transition } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import { sessionMachine, type SessionMachineEvent } from '../../machines/session.machine.js';
 
-const EVENTS: SessionMachineEvent[] = [
-  { type: 'ADD_BACKEND', name: 'b' },
-  { type: 'SUBMIT_BATCH', size: 3 },
-  { type: 'CLOSE' },
-  { type: 'CLOSED' },
-];
+const EVENTS: SessionMachineEvent[] = [{ type: 'ADD_BACKEND', name: 'b' }, { type: 'SUBMIT_BATCH', size: 3 }, { type: 'CLOSE' }, { type: 'CLOSED' }];
 
 describe('session chart', () => {
   // context grows with every batch: offer the counting events once, then only the lifecycle ones

@@ -54,7 +54,12 @@ describe('a backend written against the public exports', () => {
     const backend = await new OneAtATime().start();
     const session = new Session({ backends: [backend] });
     const a = new ComputeTask({ function: (ms: number) => `slept ${ms}`, args: [20] });
-    const b = new ComputeTask({ function: () => { throw new Error('bad'); }, args: [0] });
+    const b = new ComputeTask({
+      function: () => {
+        throw new Error('bad');
+      },
+      args: [0],
+    });
     const c = new ComputeTask({ function: () => 'never', args: [60_000] });
     const d = new ComputeTask({ function: () => 'queued behind c', args: [0] });
     await session.submitTasks([a, b, c, d]);

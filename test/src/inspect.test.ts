@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { ComputeTask, ConcurrentExecutionBackend, Session } from '../../src/index.js';
 import { runOf } from '../../src/task-base.js';
 
-interface Seen { type: string; sessionId: string; src?: string; event?: { type: string }; snapshotValue?: unknown }
+interface Seen {
+  type: string;
+  sessionId: string;
+  src?: string;
+  event?: { type: string };
+  snapshotValue?: unknown;
+}
 
 describe('inspection', () => {
   it('reaches the session, backend and task actors through @statelyai/inspect', async () => {

@@ -9,7 +9,12 @@ async function workload(inspect?: InspectOption) {
   const session = new Session({ backends: [backend], ...(inspect ? { inspect } : {}) });
   const tasks = [
     new ComputeTask({ uid: 'ok', function: (n: number) => n * 2, args: [21] }),
-    new ComputeTask({ uid: 'throws', function: () => { throw new RangeError('bad'); } }),
+    new ComputeTask({
+      uid: 'throws',
+      function: () => {
+        throw new RangeError('bad');
+      },
+    }),
     new ComputeTask({ uid: 'echo', executable: '/bin/echo', arguments: ['hi'] }),
     new ComputeTask({ uid: 'exit3', executable: '/bin/sh', arguments: ['-c', 'echo out; echo err >&2; exit 3'] }),
     new ComputeTask({ uid: 'slow', executable: '/bin/sleep', arguments: ['30'] }),
@@ -39,7 +44,11 @@ describe('inspected and uninspected runs', () => {
     for (const s of plain) {
       const c = contexts.get(s.uid)!;
       expect({ exitCode: c.exitCode, stdout: c.stdout, stderr: c.stderr, returnValue: c.returnValue, error: c.error && (c.error as Error).message }, s.uid).toEqual({
-        exitCode: s.exitCode, stdout: s.stdout, stderr: s.stderr, returnValue: s.returnValue, error: s.exception?.message ?? null,
+        exitCode: s.exitCode,
+        stdout: s.stdout,
+        stderr: s.stderr,
+        returnValue: s.returnValue,
+        error: s.exception?.message ?? null,
       });
     }
     expect(plain.map((s) => s.state)).toEqual(['DONE', 'FAILED', 'DONE', 'FAILED', 'CANCELED']);

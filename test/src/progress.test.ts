@@ -13,12 +13,17 @@ describe('watchProgress', () => {
     const p = watchProgress(session, { stream, interval: 10 });
     const tasks = [
       ...Array.from({ length: 5 }, () => new ComputeTask({ function: async () => new Promise((r) => setTimeout(r, 50)) })),
-      new ComputeTask({ function: () => { throw new Error('x'); } }),
+      new ComputeTask({
+        function: () => {
+          throw new Error('x');
+        },
+      }),
     ];
     await session.submitTasks(tasks);
     await session.waitTasks(tasks);
     p.stop();
     expect(writes.length).toBeGreaterThan(1);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal escape is what is tested
     expect(writes.at(-1)).toMatch(/^\r\x1b\[2K\[#{24}\] 6\/6 done 5 failed 1 canceled 0 running 0 queued 0 · \d+ tasks\/s · ETA 0\.0s\n$/);
     expect(writes.some((w) => /running [1-5]/.test(w))).toBe(true);
   });
@@ -48,7 +53,11 @@ describe('host safety', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       await using session = new Session({ backends: [new ConcurrentExecutionBackend({ executor: 'inline' })] });
-      const t = new ComputeTask({ function: () => { throw new Error('nobody listens'); } });
+      const t = new ComputeTask({
+        function: () => {
+          throw new Error('nobody listens');
+        },
+      });
       await session.submitTasks([t]); // futures dropped on purpose
       await session.waitTasks([t]);
       await new Promise((r) => setTimeout(r, 20));

@@ -10,7 +10,10 @@ describe('ResourceScheduler', () => {
   it('allocates exact GPUs, any-n GPUs and hosts; releases them', () => {
     const s = new ResourceScheduler(nodes);
     const a = s.tryAllocate([{ hostName: 'n2', gpuIds: [2] }, { gpuCount: 2 }])!;
-    expect(a).toEqual([{ hostname: 'n2', gpus: [2], cpus: [], owned: [2] }, { hostname: 'n1', gpus: [0, 1], cpus: [], owned: [0, 1] }]);
+    expect(a).toEqual([
+      { hostname: 'n2', gpus: [2], cpus: [], owned: [2] },
+      { hostname: 'n1', gpus: [0, 1], cpus: [], owned: [0, 1] },
+    ]);
     expect(s.freeGpus()).toEqual({ n1: [2, 3], n2: [0, 1, 3] });
     expect(s.tryAllocate([{ hostName: 'n2', gpuIds: [2] }])).toBeNull();
     s.release(a);
@@ -19,7 +22,10 @@ describe('ResourceScheduler', () => {
 
   it('ranks of one job share a pinned GPU; other jobs wait for it', () => {
     const s = new ResourceScheduler(nodes);
-    const job = s.tryAllocate([{ hostName: 'n1', gpuIds: [0] }, { hostName: 'n1', gpuIds: [0] }])!;
+    const job = s.tryAllocate([
+      { hostName: 'n1', gpuIds: [0] },
+      { hostName: 'n1', gpuIds: [0] },
+    ])!;
     expect(job.map((a) => a.gpus)).toEqual([[0], [0]]);
     expect(s.tryAllocate([{ hostName: 'n1', gpuIds: [0] }])).toBeNull();
     s.release(job);

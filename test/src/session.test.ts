@@ -1,9 +1,6 @@
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  AITask, ComputeTask, ConcurrentExecutionBackend, Session, SessionError, TaskCanceledError, TaskExecutionError, TimeoutError,
-  type TaskEvent,
-} from '../../src/index.js';
+import { AITask, ComputeTask, ConcurrentExecutionBackend, Session, SessionError, TaskCanceledError, TaskExecutionError, TimeoutError, type TaskEvent } from '../../src/index.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
 
 const mark = markProcesses();
@@ -67,7 +64,11 @@ describe('wait modes', () => {
     const tasks = [
       new ComputeTask({ function: (x: number) => x * 2, args: [21] }),
       new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'echo oops >&2; exit 4'] }),
-      new ComputeTask({ function: () => { throw new RangeError('bad range'); } }),
+      new ComputeTask({
+        function: () => {
+          throw new RangeError('bad range');
+        },
+      }),
     ];
     await session.submitTasks(tasks);
     const same = await session.waitTasks(tasks, { timeout: 10_000 });
@@ -83,8 +84,17 @@ describe('wait modes', () => {
   it('Promise.all fails fast with the original error; allSettled collects', async () => {
     await using session = new Session({ backends: [backend()] });
     const tasks = [
-      new ComputeTask({ function: async () => { await new Promise((r) => setTimeout(r, 1500)); return 'slow'; } }),
-      new ComputeTask({ function: () => { throw new TypeError('fast failure'); } }),
+      new ComputeTask({
+        function: async () => {
+          await new Promise((r) => setTimeout(r, 1500));
+          return 'slow';
+        },
+      }),
+      new ComputeTask({
+        function: () => {
+          throw new TypeError('fast failure');
+        },
+      }),
       // fails after the function (a bare /bin/false can fail first: spawning is faster than a worker's start)
       new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'sleep 1; exit 1'] }),
     ];
@@ -117,7 +127,12 @@ describe('wait modes', () => {
     await session.submitTasks([warm]);
     await warm;
     const quick = new ComputeTask({ function: () => 1 });
-    const slow = new ComputeTask({ function: async () => { await new Promise((r) => setTimeout(r, 400)); return 'late'; } });
+    const slow = new ComputeTask({
+      function: async () => {
+        await new Promise((r) => setTimeout(r, 400));
+        return 'late';
+      },
+    });
     await session.submitTasks([quick, slow]);
     await expect(session.waitTasks([quick, slow], { timeout: 100 })).rejects.toThrow(new TimeoutError('Timeout after 100 ms: 1/2 tasks completed'));
     expect(slow.state).toBe('RUNNING');
@@ -126,8 +141,17 @@ describe('wait modes', () => {
 
   it('waitTasks honours an abort signal and failFast', async () => {
     await using session = new Session({ backends: [backend()] });
-    const slow = new ComputeTask({ function: async () => { await new Promise((r) => setTimeout(r, 300)); return 1; } });
-    const bad = new ComputeTask({ function: () => { throw new Error('first failure'); } });
+    const slow = new ComputeTask({
+      function: async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        return 1;
+      },
+    });
+    const bad = new ComputeTask({
+      function: () => {
+        throw new Error('first failure');
+      },
+    });
     await session.submitTasks([slow, bad]);
     await expect(session.waitTasks([slow, bad], { failFast: true })).rejects.toThrow('first failure');
     const ac = new AbortController();
@@ -147,8 +171,17 @@ describe('statistics', () => {
   it('counts terminal states and averages latencies in ms', async () => {
     await using session = new Session({ backends: [new ConcurrentExecutionBackend({ executor: 'inline' })] });
     const tasks = [
-      new ComputeTask({ function: async () => { await sleep(50); return 1; } }),
-      new ComputeTask({ function: () => { throw new Error('x'); } }),
+      new ComputeTask({
+        function: async () => {
+          await sleep(50);
+          return 1;
+        },
+      }),
+      new ComputeTask({
+        function: () => {
+          throw new Error('x');
+        },
+      }),
     ];
     await session.submitTasks(tasks);
     await session.waitTasks(tasks);
@@ -175,7 +208,12 @@ describe('streams', () => {
 
   it('task$ replays the current snapshot and completes after the terminal one', async () => {
     await using session = new Session({ backends: [new ConcurrentExecutionBackend({ executor: 'threads', maxWorkers: 1 })] });
-    const t = new ComputeTask({ function: async () => { await new Promise((r) => setTimeout(r, 100)); return 'x'; } });
+    const t = new ComputeTask({
+      function: async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        return 'x';
+      },
+    });
     await session.submitTasks([t]);
     const states = lastValueFrom(session.task$(t).pipe(toArray()));
     const late = await firstValueFrom(session.task$(t.uid));
@@ -224,7 +262,14 @@ describe('multiple backends and close', () => {
     const procs = new ConcurrentExecutionBackend({ name: 'procs', executor: 'processes', maxWorkers: 2 });
     const session = new Session({ backends: [threads, procs] });
     const tasks = [
-      new ComputeTask({ function: () => { for (;;) { /* spin */ } }, backend: 'threads' }),
+      new ComputeTask({
+        function: () => {
+          for (;;) {
+            /* spin */
+          }
+        },
+        backend: 'threads',
+      }),
       new ComputeTask({ function: async () => new Promise(() => undefined), backend: 'procs' }),
       new ComputeTask({ executable: '/bin/sh', arguments: ['-c', 'sleep 30 & sleep 30; wait'] }),
       ...Array.from({ length: 20 }, () => new ComputeTask({ executable: '/bin/sleep', arguments: ['30'], backend: 'procs' })),

@@ -28,12 +28,19 @@ class ValidationFailure extends Error {
 
 const fib = (k: number): number => (k < 2 ? k : fib(k - 1) + fib(k - 2));
 
-const odd: unknown[] = [Object.create(null), undefined, Symbol('odd'), { toString() { throw new Error('no'); } }];
+const _odd: unknown[] = [
+  Object.create(null),
+  undefined,
+  Symbol('odd'),
+  {
+    toString() {
+      throw new Error('no');
+    },
+  },
+];
 
 async function sessionFor(executor: Executor | 'hpc'): Promise<Session> {
-  const backend = executor === 'hpc'
-    ? await HpcExecutionBackend.create({ nodes: [{ hostname: 'node-0', cpus: 4, gpus: [] }] })
-    : await ConcurrentExecutionBackend.create({ executor, maxWorkers: 1 });
+  const backend = executor === 'hpc' ? await HpcExecutionBackend.create({ nodes: [{ hostname: 'node-0', cpus: 4, gpus: [] }] }) : await ConcurrentExecutionBackend.create({ executor, maxWorkers: 1 });
   return new Session({ backends: [backend] });
 }
 
@@ -45,7 +52,12 @@ describe.each(['threads', 'processes', 'hpc'] as const)('shipping to %s', (execu
     const tasks = [
       new ComputeTask({ function: () => estimatePi(n) }),
       new ComputeTask({ function: (k: number) => fib(k) + settings.base + settings.tags.length, args: [10] }),
-      new ComputeTask({ function: async () => { const { sep } = await import('node:path'); return sep + n; } }),
+      new ComputeTask({
+        function: async () => {
+          const { sep } = await import('node:path');
+          return sep + n;
+        },
+      }),
     ];
     await s.submitTasks(tasks);
     await s.waitTasks(tasks);
@@ -58,7 +70,11 @@ describe.each(['threads', 'processes', 'hpc'] as const)('shipping to %s', (execu
 
   it('a custom error class keeps name, message, stack, cause and own enumerable properties', async () => {
     await using s = await sessionFor(executor);
-    const t = new ComputeTask({ function: () => { throw new ValidationFailure('bad input'); } });
+    const t = new ComputeTask({
+      function: () => {
+        throw new ValidationFailure('bad input');
+      },
+    });
     await s.submitTasks([t]);
     await s.waitTasks([t]);
     const e = t.exception as ValidationFailure;
@@ -79,11 +95,17 @@ describe.each(['threads', 'processes', 'hpc'] as const)('shipping to %s', (execu
     const cases: Array<[ComputeTask, RegExp]> = [
       [new ComputeTask({ uid: 'native', function: Math.max, args: [1, 2] }), /Task native: .*native or bound.*Instead: /],
       [new ComputeTask({ uid: 'bound', function: add.bind(null, 1), args: [2] }), /Task bound: .*native or bound/],
-      [new ComputeTask({ uid: 'uncloneable', function: () => handle.signal.aborted }), /Task uncloneable: .*captured variable "handle" cannot be shipped: handle is a AbortController instance, which would arrive as a plain object.*Instead: pass it as an argument/],
+      [
+        new ComputeTask({ uid: 'uncloneable', function: () => handle.signal.aborted }),
+        /Task uncloneable: .*captured variable "handle" cannot be shipped: handle is a AbortController instance, which would arrive as a plain object.*Instead: pass it as an argument/,
+      ],
       [new ComputeTask({ uid: 'captured-native', function: (a: number) => add(a, 1) + pick(a, 2), args: [1] }), /captured variable "pick" is a native or bound function/],
     ];
     for (const [task, message] of cases) {
-      const err = await s.submitTasks([task]).then(() => null, (e: unknown) => e as TaskValidationError);
+      const err = await s.submitTasks([task]).then(
+        () => null,
+        (e: unknown) => e as TaskValidationError,
+      );
       expect(err).toBeInstanceOf(TaskValidationError);
       expect(err!.message).toMatch(message);
       expect(err!.taskUid).toBe(task.uid);
@@ -95,7 +117,13 @@ describe.each(['threads', 'processes', 'hpc'] as const)('shipping to %s', (execu
     await using s = await sessionFor(executor);
     const handle = new AbortController();
     void handle;
-    const t = new ComputeTask({ function: (x: number) => { const handle = x * 2; return handle; }, args: [4] });
+    const t = new ComputeTask({
+      function: (x: number) => {
+        const handle = x * 2;
+        return handle;
+      },
+      args: [4],
+    });
     await s.submitTasks([t]);
     await s.waitTasks([t]);
     expect(t.returnValue).toBe(8);
@@ -133,16 +161,23 @@ describe.each(['inline', 'threads', 'processes'] as const)('odd thrown values on
     for (let i = 0; i < 12; i++) {
       // odd values are made inside the function: they cannot be captured (a symbol does not clone)
       const kind = i % 3 === 0 ? (i / 3) % 4 : -1;
-      tasks.push(new ComputeTask({
-        function: (k: number, x: number) => {
-          if (k === 0) throw Object.create(null);
-          if (k === 1) throw undefined;
-          if (k === 2) throw Symbol('odd');
-          if (k === 3) throw { toString() { throw new Error('no'); } };
-          return x * 2;
-        },
-        args: [kind, i],
-      }));
+      tasks.push(
+        new ComputeTask({
+          function: (k: number, x: number) => {
+            if (k === 0) throw Object.create(null);
+            if (k === 1) throw undefined;
+            if (k === 2) throw Symbol('odd');
+            if (k === 3)
+              throw {
+                toString() {
+                  throw new Error('no');
+                },
+              };
+            return x * 2;
+          },
+          args: [kind, i],
+        }),
+      );
     }
     await s.submitTasks(tasks);
     await s.waitTasks(tasks);

@@ -17,8 +17,25 @@ const hostile = (): unknown[] => [
   null,
   Symbol('odd'),
   10n,
-  { toString() { throw new Error('no'); } },
-  new Proxy({}, { get() { throw new Error('trap'); }, ownKeys() { throw new Error('trap'); }, getPrototypeOf() { throw new Error('trap'); } }),
+  {
+    toString() {
+      throw new Error('no');
+    },
+  },
+  new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('trap');
+      },
+      ownKeys() {
+        throw new Error('trap');
+      },
+      getPrototypeOf() {
+        throw new Error('trap');
+      },
+    },
+  ),
 ];
 
 describe('errors', () => {
@@ -67,8 +84,17 @@ describe('errors', () => {
 
   it('an error whose getters throw is still encoded', () => {
     const err = new Error('x');
-    Object.defineProperty(err, 'message', { get() { throw new Error('getter'); } });
-    Object.defineProperty(err, 'boom', { enumerable: true, get() { throw new Error('getter'); } });
+    Object.defineProperty(err, 'message', {
+      get() {
+        throw new Error('getter');
+      },
+    });
+    Object.defineProperty(err, 'boom', {
+      enumerable: true,
+      get() {
+        throw new Error('getter');
+      },
+    });
     const data = encodeError(err);
     expect(data.name).toBe('Error');
     expect(typeof data.message).toBe('string');
@@ -109,7 +135,7 @@ describe('functions', () => {
     expect(compile('async twice(a) { return a * 2; }').name).toBe('twice');
   });
 
-  it('a captured binding is the worker\'s own copy', () => {
+  it("a captured binding is the worker's own copy", () => {
     const fn = compile({ fns: [{ source: '() => ++n', captures: { n: { v: 1 } } }] });
     expect([fn(), fn()]).toEqual([2, 3]);
   });

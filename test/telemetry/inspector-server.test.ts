@@ -27,16 +27,18 @@ describe('Stately inspector end to end', () => {
 
     const until = Date.now() + 5000;
     const has = (pred: (e: (typeof received)[number]) => boolean) => received.some(pred);
-    const done = () =>
-      has((e) => e.type === '@xstate.snapshot' && e.snapshot?.value === 'DONE') &&
-      has((e) => e.type === '@xstate.snapshot' && e.snapshot?.value === 'CLOSED');
+    const done = () => has((e) => e.type === '@xstate.snapshot' && e.snapshot?.value === 'DONE') && has((e) => e.type === '@xstate.snapshot' && e.snapshot?.value === 'CLOSED');
     while (!done() && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
     inspector.stop();
     viewer.close();
     await server.close();
 
     const actors = received.filter((e) => e.type === '@xstate.actor').map((e) => e.definition ?? '');
-    for (const id of ['session', 'backend', 'task']) expect(actors.some((d) => d.includes(`"id":"${id}"`)), id).toBe(true);
+    for (const id of ['session', 'backend', 'task'])
+      expect(
+        actors.some((d) => d.includes(`"id":"${id}"`)),
+        id,
+      ).toBe(true);
     expect(received.filter((e) => e.type === '@xstate.event').map((e) => e.event?.type)).toEqual(expect.arrayContaining(['SUBMIT', 'COMPLETE', 'SHUTDOWN', 'CLOSE']));
     expect(done()).toBe(true);
   }, 20_000);

@@ -19,7 +19,12 @@ const workload = () => [
   new ComputeTask({ uid: 'ok-fn', function: (x: number) => x * 2, args: [21] }),
   new ComputeTask({ uid: 'ok-exe', executable: '/bin/echo', arguments: ['hi'] }),
   new ComputeTask({ uid: 'bad-exe', executable: '/bin/sh', arguments: ['-c', 'exit 5'] }),
-  new ComputeTask({ uid: 'bad-fn', function: () => { throw new Error('kaput'); } }),
+  new ComputeTask({
+    uid: 'bad-fn',
+    function: () => {
+      throw new Error('kaput');
+    },
+  }),
 ];
 
 async function tmp() {
@@ -53,10 +58,18 @@ describe('telemetry', () => {
 
     expect(summary.counts).toMatchObject({ DONE: 2, FAILED: 2 });
     expect(summary.latency.total.count).toBe(4);
-    expect(telemetry.taskSpans().map((s) => s.uid).sort()).toEqual(['bad-exe', 'bad-fn', 'ok-exe', 'ok-fn']);
+    expect(
+      telemetry
+        .taskSpans()
+        .map((s) => s.uid)
+        .sort(),
+    ).toEqual(['bad-exe', 'bad-fn', 'ok-exe', 'ok-fn']);
     expect(telemetry.readMetrics().tasks.DONE).toBe(2);
 
-    const lines = (await readFile(checkpointPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(checkpointPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     // events$ subscribers joined after session.started and backend.started; the file has everything
     expect(lines[0]).toMatchObject({ type: 'session.started', session: 'tel-session' });
     expect(lines.filter((l) => l.type.startsWith('task.'))).toHaveLength(events.filter((e) => e.type.startsWith('task.')).length);
@@ -106,7 +119,14 @@ describe('telemetry', () => {
   });
 
   it('a failing exporter becomes a telemetry.error event and never changes results', async () => {
-    const throwing = { onStart() {}, onEnd() { throw new Error('exporter down'); }, shutdown: async () => {}, forceFlush: async () => {} };
+    const throwing = {
+      onStart() {},
+      onEnd() {
+        throw new Error('exporter down');
+      },
+      shutdown: async () => {},
+      forceFlush: async () => {},
+    };
     const run = async (withTelemetry: boolean) => {
       await using session = new Session({ backends: [new ConcurrentExecutionBackend({ executor: 'inline' })] });
       const errors: string[] = [];
