@@ -33,7 +33,6 @@ interface Lane {
 /** How long one admission pass may hold the event loop before yielding to I/O (inline functions run in it). */
 const SLICE_MS = 8;
 
-const launched = new WeakSet<TaskRun>();
 
 /**
  * A backend: the lifecycle (INITIALIZED → RUNNING → SHUTDOWN, around the backend chart) and the one
@@ -255,7 +254,7 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
       let i = lane.head;
       while (i < q.length) {
         const run = q[i]!;
-        const stale = run.state !== 'QUEUED' || launched.has(run);
+        const stale = run.state !== 'QUEUED' || run._launched;
         if (!stale && !this.reserve(run)) {
           if (!this.backfill) break;
           i++;
@@ -296,7 +295,7 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
   }
 
   private launch(run: TaskRun): void {
-    launched.add(run);
+    run._launched = true;
     // an outcome that arrives after a later attempt has started belongs to an earlier one: ignored
     const attempt = run.attempt;
     let result: void | Promise<Outcome | void>;
@@ -323,14 +322,20 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
    * back; after its delay the session admits it again with `_submit`.
    */
   _runRetrying(run: TaskRun): void {
-    if (launched.delete(run)) this.released(run);
+    if (run._launched) {
+      run._launched = false;
+      this.released(run);
+    }
     this.schedulePump();
   }
 
   /** @internal The registry tells the owner of a run that it is terminal. */
   _runEnded(run: TaskRun): void {
     if (!this.runs.delete(run.uid)) return;
-    if (launched.delete(run)) this.released(run);
+    if (run._launched) {
+      run._launched = false;
+      this.released(run);
+    }
     this.schedulePump();
     this.reportLoad();
   }
@@ -362,7 +367,7 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
 
   /** Not started yet: ends CANCELED here; running: its backend stops it and ends it CANCELED. */
   private abortRun(run: TaskRun): void {
-    if (!launched.has(run)) {
+    if (!run._launched) {
       run.canceled();
       return;
     }

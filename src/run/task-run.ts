@@ -54,6 +54,8 @@ export class TaskRun implements TaskHandle {
   resolve: ((r: TaskResult) => void) | null = null;
   reject: ((e: Error) => void) | null = null;
   aborted = false;
+  /** @internal the backend's run loop started it (and holds what `reserve` took) */
+  _launched = false;
   private abortController: AbortController | null = null;
   private abortListeners: Array<() => void> | null = null;
   private endWaiters: Array<() => void> | null = null;
