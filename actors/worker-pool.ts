@@ -112,12 +112,19 @@ export class WorkerPool {
   run(task: ComputeTask): void {
     const entry: PoolEntry = { job: 0, slot: null, timer: null, suspect: false };
     task.slot = entry;
-    task.onAbort(() => this.cancel(task, entry));
+    task.onAbort(this.onAbort);
     this.queue.push(task);
     this.schedulePump();
   }
 
   /** A task not yet sent is dropped; a running one loses its worker (innocents go back to the queue). */
+  /** One listener for every task (no closure per task): the task's own entry says where it is. */
+  private readonly onAbort = (task: ComputeTask): void => {
+    const entry = task.slot as PoolEntry | undefined;
+    if (entry) this.cancel(task, entry);
+    else task.canceled();
+  };
+
   private cancel(task: ComputeTask, entry: PoolEntry): void {
     const slot = entry.slot;
     if (slot) this.forget(task);

@@ -35,6 +35,10 @@ export type DaskClientEvent =
  * The Dask client process of a DaskExecutionBackend, for the inspector: `starting` (interpreter,
  * cluster, workers) → `ready` (scheduler address, cluster, live workers) → `closing` → `closed`;
  * `failed` when it could not start or died (its error says why).
+ *
+ * @example
+ * const dask = await DaskExecutionBackend.create({ resources: { nWorkers: 2 } });
+ * console.log(dask.clientState.value); // 'ready'
  */
 export const daskClientMachine = setup({
   types: {

@@ -16,14 +16,17 @@ export class RhapsodyError extends Error {
    * `instanceof` also recognises errors made by another copy of the package (the ESM and the CJS
    * build each have their own classes): by the brand and the class names on the prototype chain.
    */
+  // `this` is the class `instanceof` asks about (a subclass too), not RhapsodyError
+  // biome-ignore-start lint/complexity/noThisInStatic: see above
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (Function.prototype[Symbol.hasInstance].call(RhapsodyError, value)) return true;
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     if (!isRhapsodyError(value)) return false;
     for (let p = Object.getPrototypeOf(value); p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
-      if (p.constructor?.name === RhapsodyError.name) return true;
+      if (p.constructor?.name === this.name) return true;
     }
     return false;
   }
+  // biome-ignore-end lint/complexity/noThisInStatic: see above
 }
 
 /** A global symbol, so that every copy of the package brands its errors the same way. */
@@ -164,6 +167,12 @@ export class TimeoutError extends RhapsodyError {
  * A dependency of the task FAILED or was CANCELED, so the task ended FAILED without running.
  * `dependencyUid` is the direct dependency; `cause` is that dependency's error (for a dependency that
  * itself failed this way, another DependencyError), so the cause chain reaches the root failure.
+ *
+ * @example
+ * const sim = new ComputeTask({ executable: '/bin/false' });
+ * const summary = new ComputeTask({ function: (out: string) => out.length, args: [sim] });
+ * await session.submitTasks([sim, summary]);
+ * await summary.catch((e) => e instanceof DependencyError && console.log(e.dependencyUid)); // sim's uid
  */
 export class DependencyError extends RhapsodyError {
   override readonly code = 'DEPENDENCY_ERROR';

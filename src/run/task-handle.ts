@@ -98,7 +98,7 @@ export interface TaskHandle<S extends TaskSpec = TaskSpec> {
    */
   readonly signal: AbortSignal;
   /** Calls `listener` once when the run is aborted (at once if it already is). */
-  onAbort(listener: () => void): void;
+  onAbort(listener: (handle: TaskHandle<S>) => void): void;
   /** QUEUED → RUNNING */
   start(): void;
   /** RUNNING → QUEUED: an innocent task handed back (its worker died under another task) */

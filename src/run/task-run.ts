@@ -57,7 +57,9 @@ export class TaskRun implements TaskHandle {
   /** @internal the backend's run loop started it (and holds what `reserve` took) */
   _launched = false;
   private abortController: AbortController | null = null;
-  private abortListeners: Array<() => void> | null = null;
+  /** one listener is the common case: no array per run */
+  private abortListener: ((run: TaskRun) => void) | null = null;
+  private abortListeners: Array<(run: TaskRun) => void> | null = null;
   private endWaiters: Array<() => void> | null = null;
   readonly #driver: RunDriver;
   /** the user's task, only to build snapshots of it (backends never see it) */
@@ -114,8 +116,9 @@ export class TaskRun implements TaskHandle {
     return this.abortController.signal;
   }
 
-  onAbort(listener: () => void): void {
-    if (this.aborted) listener();
+  onAbort(listener: (run: any) => void): void {
+    if (this.aborted) listener(this);
+    else if (this.abortListener === null) this.abortListener = listener;
     else (this.abortListeners ??= []).push(listener);
   }
 
@@ -123,11 +126,14 @@ export class TaskRun implements TaskHandle {
   abort(): boolean {
     if (this.aborted) return true;
     this.aborted = true;
-    const heard = this.abortController !== null || this.abortListeners !== null;
+    const heard = this.abortController !== null || this.abortListener !== null;
     this.abortController?.abort();
-    const listeners = this.abortListeners;
+    const first = this.abortListener;
+    const rest = this.abortListeners;
+    this.abortListener = null;
     this.abortListeners = null;
-    if (listeners) for (const l of listeners) l();
+    first?.(this);
+    if (rest) for (const l of rest) l(this);
     return heard;
   }
 
@@ -139,6 +145,7 @@ export class TaskRun implements TaskHandle {
 
   /** @internal the registry marks the run terminal */
   _end(): void {
+    this.abortListener = null;
     this.abortListeners = null;
     this.slot = undefined;
     const waiters = this.endWaiters;
