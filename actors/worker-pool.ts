@@ -105,7 +105,9 @@ export class WorkerPool {
 
   /** Tasks the pool takes at once (the backend's capacity for functions). */
   get capacity(): number {
-    return this.options.size * MAX_WINDOW;
+    // a full window per worker, and as much again waiting here so a worker that returns its batch
+    // gets the next one at once
+    return 2 * this.options.size * MAX_WINDOW;
   }
 
   /** Runs a task; cancel (the handle's abort) stops it for real. */
@@ -296,7 +298,8 @@ export class WorkerPool {
     }
     let pending = this.queue.length - this.head;
     if (pending === 0) return;
-    const open = alive.filter((s) => !s.exclusive);
+    // spread what waits over the workers that have room (a full one takes nothing now)
+    const open = alive.filter((s) => !s.exclusive && s.inFlight.size < MAX_WINDOW);
     if (open.length === 0) return;
     const share = Math.min(MAX_WINDOW, Math.ceil(pending / open.length));
     for (const slot of open) {
