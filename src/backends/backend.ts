@@ -33,7 +33,6 @@ interface Lane {
 /** How long one admission pass may hold the event loop before yielding to I/O (inline functions run in it). */
 const SLICE_MS = 8;
 
-
 /**
  * A backend: the lifecycle (INITIALIZED → RUNNING → SHUTDOWN, around the backend chart) and the one
  * run loop every backend shares. Admitted tasks wait `QUEUED` in a lane until `reserve()` says there
