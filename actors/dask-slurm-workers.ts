@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { discoverSlurm } from './node-discovery.js';
-import { processGone } from './process-spawner.js';
+import { killTree } from './kill-tree.js';
+import { srunArgs } from '../src/hpc/srun-args.js';
 import { pythonPathEnv } from './dask-client.js';
 
 export interface DaskSlurmOptions {
@@ -50,32 +51,28 @@ export class DaskSlurmWorkers {
         const res = Object.entries({ ...o.resources, ...(gpus ? { GPU: gpus } : {}) })
           .map(([k, v]) => `${k}=${v}`)
           .join(',');
-        const args = [
-          '--nodes=1',
-          '--ntasks=1',
-          '--quiet',
-          `--cpus-per-task=${threads}`,
-          `--nodelist=${node.hostname}`,
-          `--job-name=rhapsody-dask-${tag}`,
-          ...(gpus ? [`--gpus=${gpus}`] : []),
-          ...(inAllocation ? ['--overlap'] : []),
-          ...(o.srunArgs ?? []),
-          this.python,
-          '-m',
-          'distributed.cli.dask_worker',
-          scheduler,
-          '--nthreads',
-          String(threads),
-          '--nworkers',
-          '1',
-          '--name',
-          `${node.hostname}-${i}`,
-          '--no-dashboard',
-          '--no-nanny',
-          '--death-timeout',
-          '30',
-          ...(res ? ['--resources', res] : []),
-        ];
+        const step = { node: node.hostname, gpus, jobName: `rhapsody-dask-${tag}`, extra: [`--cpus-per-task=${threads}`, ...(o.srunArgs ?? [])] };
+        const args = srunArgs(
+          step,
+          [
+            this.python,
+            '-m',
+            'distributed.cli.dask_worker',
+            scheduler,
+            '--nthreads',
+            String(threads),
+            '--nworkers',
+            '1',
+            '--name',
+            `${node.hostname}-${i}`,
+            '--no-dashboard',
+            '--no-nanny',
+            '--death-timeout',
+            '30',
+            ...(res ? ['--resources', res] : []),
+          ],
+          inAllocation,
+        );
         const child = spawn('srun', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env });
         child.on('error', (e) => (this.logTail += `\nsrun: ${e.message}`));
         child.stderr!.setEncoding('utf8').on('data', (c: string) => (this.logTail = (this.logTail + c).slice(-4000)));
@@ -95,24 +92,8 @@ export class DaskSlurmWorkers {
     return this.steps.filter((c) => c.exitCode === null && c.signalCode === null).map((c) => c.pid!);
   }
 
-  /** SIGTERM each srun's group (srun then ends its step), SIGKILL after 5 s. */
+  /** Stops each srun and its group (srun then ends its step): the runtime's kill-tree. */
   async close(): Promise<void> {
-    await Promise.all(
-      this.steps.map(async (c) => {
-        if (c.exitCode !== null || c.signalCode !== null) return;
-        const gone = processGone(c);
-        const kill = (sig: NodeJS.Signals) => {
-          try {
-            process.kill(-c.pid!, sig);
-          } catch {
-            c.kill(sig);
-          }
-        };
-        kill('SIGTERM');
-        const t = setTimeout(() => kill('SIGKILL'), 5000);
-        await gone;
-        clearTimeout(t);
-      }),
-    );
+    await Promise.all(this.steps.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : killTree(c))));
   }
 }

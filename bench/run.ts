@@ -298,3 +298,13 @@ if (r.memory) {
     `memory: 1,000,000 inline tasks in batches of 10,000 (caller drops them): peak RSS ${f(m.peakRssAt100kMiB!, 0)} MiB at 100k, ${f(m.peakRssAt1MMiB!, 0)} MiB at 1M; live heap after GC ${f(m.heapAt100kMiB!, 1)} MiB at 100k, ${f(m.heapAt1MMiB!, 1)} MiB at 1M; ${f(m.tasksPerSecond!)} tasks/s; DONE ${f(m.done!)}`,
   );
 }
+// Dask (bench/dask.ts: real LocalClusters beside Dask's own client.map from Python, same run); its
+// own table. Only when asked for (`npm run bench -- dask`): it starts Dask clusters for minutes.
+if (only.includes('dask')) {
+  process.stderr.write('running dask…\n');
+  try {
+    execFileSync(process.execPath, ['--import', 'tsx', `${here}dask.ts`], { stdio: 'inherit' });
+  } catch (e) {
+    console.error(`case dask failed: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
