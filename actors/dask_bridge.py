@@ -165,6 +165,8 @@ class Bridge:
             # foreign workers cannot see our folder: ship the worker module (new workers get it too)
             from distributed.diagnostics.plugin import UploadFile
             await self.client.register_worker_plugin(UploadFile(W.__file__), name="rhapsody_dask_worker")
+            if os.path.exists(W.WIRE_CODEC):
+                await self.client.register_worker_plugin(UploadFile(W.WIRE_CODEC), name="rhapsody_wire_codec")
         want = cfg.get("waitWorkers") or 0
         if want:
             await self.client.wait_for_workers(want, timeout=cfg.get("workerTimeout", 60))

@@ -25,8 +25,12 @@ CLOSURE_HINT = (
 
 # Rebuilds a shipped JS function from its source text (as actors/worker-runtime.mjs does), calls it
 # with JSON args and writes {ok, value | error} as JSON to RHAPSODY_RESULT_FILE.
+# the project's wire codec, beside this module (uploaded with it to workers we did not start)
+WIRE_CODEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wire-codec.mjs")
+
 JS_RUNNER = r"""
 import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 globalThis.__vite_ssr_dynamic_import__ ??= (s) => import(s);
 const p = JSON.parse(readFileSync(0, 'utf8'));
 function compile(source) {
@@ -38,7 +42,11 @@ function compile(source) {
 let res;
 try {
   let fn;
-  if (p.source !== undefined) fn = compile(p.source);
+  if (p.wire !== undefined && process.env.RHAPSODY_WIRE_CODEC) {
+    // a closure: the codec rebuilds it with its captured values (and tsx's __name)
+    const codec = await import(pathToFileURL(process.env.RHAPSODY_WIRE_CODEC).href);
+    fn = codec.compile(p.wire);
+  } else if (p.source !== undefined) fn = compile(p.source);
   else {
     const m = await import(p.module);
     fn = m[p.export ?? 'default'];
@@ -143,7 +151,9 @@ def run_js(spec):
         if not os.path.exists(node):
             node = "node"
         env = {"RHAPSODY_RESULT_FILE": result_file, "RHAPSODY_CLOSURE_HINT": CLOSURE_HINT}
-        payload = json.dumps({k: spec.get(k) for k in ("source", "module", "export", "args") if k in spec})
+        if os.path.exists(WIRE_CODEC):
+            env["RHAPSODY_WIRE_CODEC"] = WIRE_CODEC
+        payload = json.dumps({k: spec.get(k) for k in ("source", "wire", "module", "export", "args") if k in spec})
         r = _run([node, "--input-type=module", "-e", JS_RUNNER], env, spec.get("cwd"), spec.get("timeout"), payload)
         with open(result_file) as f:
             text = f.read()

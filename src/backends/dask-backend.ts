@@ -10,6 +10,7 @@ import type { TaskMachineEvent } from '../../machines/task.machine.js';
 import { decodeError } from '../../actors/wire-codec.mjs';
 import { BackendError, ResourceError, TaskExecutionError, TaskValidationError } from '../errors.js';
 import type { InspectOption } from '../internal/inspect-hub.js';
+import { checkShippable, shipFunction } from '../internal/function-shipping.js';
 import { stdoutOf } from '../run/outcome.js';
 import type { ComputeTaskSpec, Outcome, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { ModuleFunctionRef } from '../task-types.js';
@@ -126,6 +127,7 @@ export class DaskExecutionBackend extends Backend {
     if (ref !== null && !PYTHON_REF.test(ref)) {
       throw new TaskValidationError(`Invalid task ${t.uid}: function.python must be 'package.module:function' (got ${JSON.stringify(ref)})`, t.uid, 'function.python');
     }
+    if (typeof t.function === 'function') checkShippable(t.uid, t.function, 'Dask worker (as JSON)', 'json');
     const res = t.taskBackendSpecificKwargs.resources;
     if (res !== undefined && (res === null || typeof res !== 'object' || Object.values(res).some((v) => typeof v !== 'number' || !(v >= 0)))) {
       throw new TaskValidationError(
@@ -244,7 +246,12 @@ export class DaskExecutionBackend extends Backend {
     const ref = pythonRefOf(task.function);
     if (ref !== null) return { id, kind: 'py', resources, spec: { ref, args: [...task.args], kwargs: task.kwargs ?? {} } };
     const fn = task.function!;
-    const code = typeof fn === 'function' ? { source: fn.toString() } : { module: moduleSpecifier((fn as ModuleFunctionRef).module), export: (fn as ModuleFunctionRef).export };
+    const shipped = typeof fn === 'function' ? shipFunction(fn) : null;
+    const code = shipped
+      ? shipped.wire
+        ? { source: shipped.source, wire: shipped.wire }
+        : { source: shipped.source }
+      : { module: moduleSpecifier((fn as ModuleFunctionRef).module), export: (fn as ModuleFunctionRef).export };
     return { id, kind: 'js', resources, spec: { ...code, args: callArguments(task), node: process.execPath, cwd: o.cwd, timeout } };
   }
 

@@ -66,6 +66,18 @@ describe('DaskExecutionBackend on a LocalCluster', () => {
     expect(tasks[8]!.exception).toMatchObject({ name: 'TypeError', message: expect.stringContaining('cannot be sent back as JSON') });
   }, 90_000);
 
+  it('ships closures as the threads executor does: captured values travel; what cannot is refused at submit', async () => {
+    const factor = 6;
+    const scale = (x: number) => x * factor;
+    const t = new ComputeTask({ function: (n: number) => scale(n) + 1, args: [7] });
+    await s.submitTasks([t]);
+    await expect(t).resolves.toMatchObject({ state: 'DONE', returnValue: 43 });
+    const bound = ((x: number) => x).bind(null);
+    const bad = new ComputeTask({ function: () => bound(1) });
+    await expect(s.submitTasks([bad])).rejects.toThrow(TaskValidationError);
+    expect(bad.state).toBe('NEW');
+  });
+
   it('runs JS functions with node on the workers (sync, async, module reference) and executables with cwd, env, shell, exit codes and timeouts', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rh-dask-'));
     const tasks = [
