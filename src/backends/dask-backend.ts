@@ -15,6 +15,7 @@ import { stdoutOf } from '../run/outcome.js';
 import type { ComputeTaskSpec, Outcome, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { ModuleFunctionRef } from '../task-types.js';
 import { Backend } from './backend.js';
+import { checkDaskOptions } from './options/schemas.js';
 import { pythonRefOf, PYTHON_REF } from './python-function.js';
 
 export interface DaskExecutionBackendOptions {
@@ -82,6 +83,7 @@ export class DaskExecutionBackend extends Backend {
 
   constructor(options: DaskExecutionBackendOptions = {}) {
     super(options.name ?? 'dask');
+    checkDaskOptions(options);
     this.options = options;
     const given = MODES.filter((m) => options[m] !== undefined);
     if (given.length > 1) throw new BackendError(`DaskExecutionBackend ${this.name}: options ${given.join(' and ')} exclude each other; pass one`, this.name);
@@ -94,7 +96,7 @@ export class DaskExecutionBackend extends Backend {
   }
 
   /** Creates and starts a backend (Python's `await DaskExecutionBackend(...)`). */
-  static create(options: DaskExecutionBackendOptions = {}): Promise<DaskExecutionBackend> {
+  static async create(options: DaskExecutionBackendOptions = {}): Promise<DaskExecutionBackend> {
     return new DaskExecutionBackend(options).start();
   }
 

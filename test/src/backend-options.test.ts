@@ -1,7 +1,7 @@
 // Every backend's options are checked by its constructor (zod at the edge), so `create()` rejects
 // with a BackendError naming the backend, the option and what is allowed (issue 11 item 4, issue 12 §2).
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackendError, ConcurrentExecutionBackend, DistributedExecutionBackend, HpcExecutionBackend, OpenAIInferenceBackend, VllmInferenceBackend } from '../../src/index.js';
+import { BackendError, ConcurrentExecutionBackend, DaskExecutionBackend, DistributedExecutionBackend, HpcExecutionBackend, OpenAIInferenceBackend, VllmInferenceBackend } from '../../src/index.js';
 import { LlamaCppInferenceBackend } from '../../src/inference/llama.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
 
@@ -108,5 +108,17 @@ describe('inference backends', () => {
     await refused(...both({ modelPath: 'x.gguf', parallel: 0 }), 'llama', /at parallel/);
     await refused(...both({ modelPath: 'x.gguf', maxInFlight: -1 }), 'llama', /at maxInFlight/);
     await refused(...both({ modelPath: 'x.gguf', context_size: 512 }), 'llama', /"context_size" \(use contextSize\)/);
+  });
+});
+
+describe('DaskExecutionBackend', () => {
+  const both = (o: unknown) => [() => new DaskExecutionBackend(o as never), () => DaskExecutionBackend.create(o as never)] as const;
+
+  it('bad counts, resource dicts and unknown (snake_case) keys are refused before any Python starts', async () => {
+    await refused(...both({ resources: { nWorkers: 0 } }), 'dask', /DaskExecutionBackend/, /at resources\.nWorkers/, /whole number ≥ 1/);
+    await refused(...both({ cluster: 'distributed.LocalCluster()', scale: -1 }), 'dask', /at scale/);
+    await refused(...both({ resources: { workerResources: { GPU: -1 } } }), 'dask', /resources\.workerResources/);
+    await refused(...both({ slurm: { nodes: 'two' } }), 'dask', /at slurm\.nodes/);
+    await refused(...both({ n_workers: 2 }), 'dask', /unknown option "n_workers"/);
   });
 });

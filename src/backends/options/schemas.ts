@@ -107,6 +107,29 @@ function check<T>(backendClass: string, fallbackName: string, schema: z.ZodType,
   return options;
 }
 
+const resourceDict = z.record(z.string(), z.number().min(0), { error: 'expected a resource dict of non-negative numbers, e.g. { GPU: 1 }' });
+const dask = optionsObject({
+  name: name().optional(),
+  address: name().optional(),
+  cluster: name().optional(),
+  scale: count().optional(),
+  resources: z.strictObject({ nWorkers: count().optional(), threadsPerWorker: count().optional(), workerResources: z.union([resourceDict, z.array(resourceDict)]).optional() }).optional(),
+  slurm: z
+    .strictObject({
+      nodes: count().optional(),
+      workersPerNode: count().optional(),
+      threadsPerWorker: count().optional(),
+      resources: resourceDict.optional(),
+      srunArgs: z.array(z.string()).optional(),
+      schedulerHost: name().optional(),
+    })
+    .optional(),
+  python: name().optional(),
+  pythonPath: z.array(name()).optional(),
+  workerTimeout: positiveMs().optional(),
+});
+
+export const checkDaskOptions = <T>(o: T): T => check('DaskExecutionBackend', 'dask', dask, o);
 export const checkConcurrentOptions = <T>(o: T): T => check('ConcurrentExecutionBackend', 'concurrent', concurrent, o);
 export const checkHpcOptions = <T>(o: T): T => check('HpcExecutionBackend', 'hpc', hpc, o);
 export const checkDistributedOptions = <T>(o: T): T => check('DistributedExecutionBackend', 'distributed', distributed, o);
