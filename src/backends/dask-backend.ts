@@ -11,7 +11,7 @@ import { decodeError } from '../../actors/wire-codec.mjs';
 import { BackendError, ResourceError, TaskExecutionError, TaskValidationError } from '../errors.js';
 import type { InspectOption } from '../internal/inspect-hub.js';
 import { checkShippable, shipFunction } from '../internal/function-shipping.js';
-import { stdoutOf } from '../run/outcome.js';
+import { processFailure, stdoutOf } from '../run/outcome.js';
 import type { ComputeTaskSpec, Outcome, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { ModuleFunctionRef } from '../task-types.js';
 import { Backend } from './backend.js';
@@ -276,39 +276,20 @@ export class DaskExecutionBackend extends Backend {
     }
     if (d.kind === 'py') return { type: 'COMPLETE', returnValue: d.data, stdout: stdoutOf(d.data) };
     const proc = d.kind === 'js' ? d.data.node : d.data;
-    if (proc.killed === 'timeout') {
-      return {
-        type: 'TIMEOUT',
-        error: new TaskExecutionError(`Task ${uid} timed out after ${task.taskBackendSpecificKwargs.timeout} ms; its process group was killed`, {
-          taskUid: uid,
-          exitCode: proc.rc,
-          stderr: proc.stderr,
-          signal: proc.signal,
-        }),
-      };
-    }
+    // how the process ended, as every backend that runs processes says it
+    const end = { exitCode: proc.rc, signal: proc.signal, stderr: String(proc.stderr ?? ''), killed: proc.killed };
+    if (proc.killed === 'timeout') return { type: 'TIMEOUT', error: processFailure(uid, end, { timeoutMs: task.taskBackendSpecificKwargs.timeout }) };
     if (proc.killed === 'canceled') return { type: 'FAIL', error: new BackendError(`Task ${uid}: Dask released the task while it ran`, this.name) };
     if (d.kind === 'js') {
       const r = d.data.result as { ok: boolean; value?: unknown; error?: { type: string; message: string; traceback: string } } | undefined;
       if (r?.ok) return { type: 'COMPLETE', returnValue: r.value, stdout: stdoutOf(r.value) };
       if (r) return { type: 'FAIL', error: decodeError({ name: r.error!.type, message: r.error!.message, stack: r.error!.traceback }) };
-      const how = proc.signal ? `was killed by ${proc.signal}` : `exited with code ${proc.rc}`;
-      return {
-        type: 'FAIL',
-        error: new TaskExecutionError(`Task ${uid}: node on the Dask worker ${how}: ${String(proc.stderr).trim().slice(-500)}`, {
-          taskUid: uid,
-          exitCode: proc.rc,
-          stderr: proc.stderr,
-          signal: proc.signal,
-        }),
-      };
+      return { type: 'FAIL', error: processFailure(uid, end, { label: '(node on the Dask worker)' }) };
     }
     if (proc.rc === 0) return { type: 'COMPLETE', exitCode: 0, stdout: proc.stdout, stderr: proc.stderr };
-    const how = proc.signal ? `was killed by ${proc.signal}` : `exited with code ${proc.rc}`;
-    const tail = String(proc.stderr).trim().slice(-500);
     return {
       type: 'FAIL',
-      error: new TaskExecutionError(`Task ${uid} (${task.executable}) ${how}${tail ? `: ${tail}` : ''}`, { taskUid: uid, exitCode: proc.rc, stderr: proc.stderr, signal: proc.signal }),
+      error: processFailure(uid, end, { label: `(${task.executable})` }),
       exitCode: proc.rc,
       stdout: proc.stdout,
       stderr: proc.stderr,
