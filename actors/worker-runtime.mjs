@@ -4,7 +4,7 @@
 // batches `{ fns, jobs }`; the worker posts back arrays of results as jobs finish: synchronous
 // jobs of one batch in one message (at the end of the batch), asynchronous ones gathered per turn
 // of the event loop. A lone task therefore costs one message each way.
-import { compile, encodeError } from './wire-codec.mjs';
+import { cloneable, compile, encodeError } from './wire-codec.mjs';
 
 export { compile };
 
@@ -15,18 +15,6 @@ const CLOSURE_HINT =
 /** Error data of anything thrown by a shipped function (source functions get the closure hint). */
 export function errorData(err, fromSource) {
   return encodeError(err, fromSource ? { hint: CLOSURE_HINT } : {});
-}
-
-function cloneable(value) {
-  const t = typeof value;
-  if (t === 'function' || t === 'symbol') return false;
-  if (t !== 'object' || value === null) return true;
-  try {
-    structuredClone(value);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

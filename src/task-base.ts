@@ -2,7 +2,7 @@ import type { TaskStateName } from '../machines/task.machine.js';
 import type { PendingReason, RetryPolicy } from '../machines/task-guards.js';
 import { taskOfFuture } from './graph/futures.js';
 import { SessionError, TaskValidationError } from './errors.js';
-import type { TaskResult, TaskSnapshot } from './task-types.js';
+import { resultOf, type TaskResult, type TaskSnapshot } from './task-types.js';
 import type { ErrorData } from '../actors/wire-codec.mjs';
 import type { TaskSpec } from './run/task-handle.js';
 import type { TaskRun } from './run/task-run.js';
@@ -176,16 +176,7 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
 
   /** The plain result a future resolves to. */
   toResult(): TaskResult {
-    return {
-      uid: this.uid,
-      state: this.state,
-      backend: this.backend,
-      stdout: this.stdout,
-      stderr: this.stderr,
-      exitCode: this.exitCode,
-      returnValue: this.returnValue,
-      response: this.response,
-    };
+    return resultOf(this);
   }
 
   /** A plain snapshot with every readable field. */

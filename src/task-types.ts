@@ -2,6 +2,11 @@ import type { TaskStateName } from '../machines/task.machine.js';
 import type { ErrorData } from '../actors/wire-codec.mjs';
 
 /** What `await task` / a future resolves to: a plain, non-thenable snapshot. */
+/** The plain result of anything that carries a task's result fields (a task, its run record). */
+export function resultOf(s: TaskResult): TaskResult {
+  return { uid: s.uid, state: s.state, backend: s.backend, stdout: s.stdout, stderr: s.stderr, exitCode: s.exitCode, returnValue: s.returnValue, response: s.response };
+}
+
 export interface TaskResult {
   uid: string;
   state: TaskStateName;

@@ -1,7 +1,7 @@
 import type { AnyActorRef } from 'xstate';
 import type { TaskMachineEvent, TaskStateName } from '../../machines/task.machine.js';
 import type { PendingReason, RetryPolicy } from '../../machines/task-guards.js';
-import type { TaskResult, TaskSnapshot } from '../task-types.js';
+import { resultOf, type TaskResult, type TaskSnapshot } from '../task-types.js';
 import type { FailureDetails, Outcome, RankInfo, RunResult, TaskHandle, TaskSpec } from './task-handle.js';
 
 /** Where a run's events go (the session's run registry). */
@@ -96,16 +96,7 @@ export class TaskRun implements TaskHandle {
   }
 
   result(): TaskResult {
-    return {
-      uid: this.uid,
-      state: this.state,
-      backend: this.backend,
-      stdout: this.stdout,
-      stderr: this.stderr,
-      exitCode: this.exitCode,
-      returnValue: this.returnValue,
-      response: this.response,
-    };
+    return resultOf(this);
   }
 
   get signal(): AbortSignal {
