@@ -305,7 +305,7 @@ async function distributed(n: number): Promise<Record<string, number>> {
 async function bareBullmq(n: number): Promise<Record<string, number>> {
   const { fork } = await import('node:child_process');
   const { Queue, QueueEvents } = await import('bullmq');
-  const { RedisServer } = await import('../actors/redis-server.js');
+  const { RedisServer } = await import('../actors/distributed/redis-server.js');
   const redis = await RedisServer.start();
   const name = 'bare';
   const connection = { url: redis.url, maxRetriesPerRequest: null };

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { AITask, OpenAIInferenceBackend, Session } from '../src/index.js';
 import { writeTinyModel } from '../src/testing.js';
 import { LlamaCppInferenceBackend } from '../src/inference/llama.js';
-import { freePort } from '../actors/free-port.js';
-import { loadLlamaLib } from '../actors/llama-lib.js';
+import { freePort } from '../actors/process/free-port.js';
+import { loadLlamaLib } from '../actors/inference/llama-lib.js';
 
 const N = 64;
 const PARALLEL = 8;

@@ -3,7 +3,7 @@ import type { PendingReason, RetryPolicy } from '../machines/task-guards.js';
 import { taskOfFuture } from './graph/futures.js';
 import { SessionError, TaskValidationError } from './errors.js';
 import { resultOf, type TaskResult, type TaskSnapshot } from './task-types.js';
-import type { ErrorData } from '../actors/wire-codec.mjs';
+import type { ErrorData } from '../actors/codec/wire-codec.mjs';
 import type { TaskSpec } from './run/task-handle.js';
 import type { TaskRun } from './run/task-run.js';
 

@@ -1,5 +1,5 @@
 import type { TaskStateName } from '../machines/task.machine.js';
-import type { ErrorData } from '../actors/wire-codec.mjs';
+import type { ErrorData } from '../actors/codec/wire-codec.mjs';
 
 /** What `await task` / a future resolves to: a plain, non-thenable snapshot. */
 /** The plain result of anything that carries a task's result fields (a task, its run record). */

@@ -14,7 +14,7 @@ let clone: string;
 describe('without the optional engines', () => {
   beforeAll(() => {
     clone = mkdtempSync(join(tmpdir(), 'rh-no-engines-'));
-    for (const entry of ['package.json', 'tsconfig.json', 'src', 'actors', 'machines', 'examples', 'test', 'bench']) cpSync(join(root, entry), join(clone, entry), { recursive: true });
+    for (const entry of ['package.json', 'tsconfig.json', 'src', 'actors', 'scripts', 'machines', 'examples', 'test', 'bench']) cpSync(join(root, entry), join(clone, entry), { recursive: true });
     mkdirSync(join(clone, 'node_modules'));
     const modules = join(root, 'node_modules');
     for (const name of readdirSync(modules)) if (!OPTIONAL.has(name)) symlinkSync(join(modules, name), join(clone, 'node_modules', name));

@@ -4,7 +4,7 @@ import { backendMachine, type BackendStateName } from '../../machines/backend.ma
 import { BackendError } from '../errors.js';
 import { actorState$ } from '../internal/actor-stream.js';
 import { InspectHub, type InspectOption } from '../internal/inspect-hub.js';
-import { toError } from '../../actors/wire-codec.mjs';
+import { toError } from '../../actors/codec/wire-codec.mjs';
 import type { Outcome, TaskHandle, TaskSpec } from '../run/task-handle.js';
 import type { RunOwner, TaskRun } from '../run/task-run.js';
 

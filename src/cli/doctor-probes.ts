@@ -3,7 +3,9 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
-import { discoverSlurm, probeLocalGpus } from '../../actors/node-discovery.js';
+import { discoverSlurm, probeLocalGpus } from '../../actors/hpc/node-discovery.js';
+import { assetPath } from '../../actors/assets.js';
+import { nativeSpawnerCandidates as candidates } from '../../actors/process/native-build.mjs';
 import { packageRoot } from './package-root.js';
 
 export interface Probe {
@@ -67,14 +69,12 @@ export function probeNode(): Probe {
 }
 
 /**
- * Where a built native spawner is looked for, in order: `$RHAPSODY_NATIVE_SPAWNER`, then
- * `dist/native-spawner`, `actors/native-spawner` and `build/native-spawner` under the package root.
+ * Where the runtime looks for a built native spawner, in order: `$RHAPSODY_NATIVE_SPAWNER`, then the
+ * cache folders it builds into (`$RHAPSODY_CACHE_DIR`, `$XDG_CACHE_HOME/rhapsody` or
+ * `~/.cache/rhapsody`, then the temp folder), for this version of its source.
  */
 export function nativeSpawnerCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const root = packageRoot();
-  return [env.RHAPSODY_NATIVE_SPAWNER, join(root, 'dist', 'native-spawner'), join(root, 'actors', 'native-spawner'), join(root, 'build', 'native-spawner')].filter(
-    (p): p is string => typeof p === 'string' && p !== '',
-  );
+  return candidates(assetPath('process/native-spawner.c'), env);
 }
 
 export function probeSpawner(env: NodeJS.ProcessEnv = process.env): Probe {

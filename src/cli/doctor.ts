@@ -5,7 +5,7 @@ import { packageVersion } from './package-root.js';
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'what this machine offers the runtime: Node, the spawner, SLURM, MPI, Redis, Dask, node-llama-cpp, nvidia-smi and GPUs',
-  details: 'Each line says whether a tool was found and its version. A native spawner is looked for at\n' + '$RHAPSODY_NATIVE_SPAWNER, then dist/, actors/ and build/native-spawner in the package.',
+  details: 'Each line says whether a tool was found and its version. A native spawner is looked for at\n' + '$RHAPSODY_NATIVE_SPAWNER, then in the cache folder it is built into (~/.cache/rhapsody).',
   options: {
     json: { type: 'boolean', description: 'print the probes as JSON' },
   },

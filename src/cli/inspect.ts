@@ -10,7 +10,7 @@ export const inspectCommand: Command = {
     host: { type: 'string', value: 'HOST', description: 'the address to bind', default: '127.0.0.1' },
   },
   async run({ values }) {
-    const { startInspectorServer } = await import('../../actors/inspector-relay.js');
+    const { startInspectorServer } = await import('../inspect/inspector-relay.js');
     const server = await startInspectorServer({ port: intOption(values, 'port', 0, 65535) ?? 8080, host: strOption(values, 'host') });
     console.log(`inspector relay on ${server.url} — open ${server.pageUrl} in a browser`);
     return untilSignal(() => server.close()).done;

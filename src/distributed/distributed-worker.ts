@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { compile, encodeError } from '../../actors/wire-codec.mjs';
-import { ConcurrentExecutionBackend, type Executor } from '../backends/concurrent-backend.js';
+import { compile, encodeError } from '../../actors/codec/wire-codec.mjs';
+import { ConcurrentExecutionBackend, type Executor } from '../backends/execution/concurrent-backend.js';
 import { ComputeTask } from '../compute-task.js';
 import { Session } from '../session.js';
-import type { FunctionWire } from '../../actors/wire-codec.mjs';
+import type { FunctionWire } from '../../actors/codec/wire-codec.mjs';
 import { classKey, fits, keys, type JobData, type JobOutcome, type Resources, type TaskData, type TaskOutcome } from './protocol.js';
 
 export interface DistributedWorkerOptions {

@@ -1,4 +1,4 @@
-import type { ErrorData, FunctionWire } from '../../actors/wire-codec.mjs';
+import type { ErrorData, FunctionWire } from '../../actors/codec/wire-codec.mjs';
 
 /** Resources a task asks for or a worker offers, e.g. { GPU: 1, CPU: 4 }. */
 export type Resources = Record<string, number>;

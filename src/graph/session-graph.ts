@@ -1,5 +1,5 @@
 import { TERMINAL_STATES, type TaskMachineEvent, type TaskStateName } from '../../machines/task.machine.js';
-import { toError } from '../../actors/wire-codec.mjs';
+import { toError } from '../../actors/codec/wire-codec.mjs';
 import type { RunListener, RunRegistry } from '../run/run-registry.js';
 import type { TaskRun } from '../run/task-run.js';
 import type { BaseTask } from '../task-base.js';

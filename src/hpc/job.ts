@@ -1,8 +1,8 @@
-import type { ErrorData, FunctionWire } from '../../actors/wire-codec.mjs';
+import type { ErrorData, FunctionWire } from '../../actors/codec/wire-codec.mjs';
 import type { ProcessTemplate } from './process-template.js';
 
 /** A function shipped to a rank process. */
-/** `wire`: the function with its captured values (see actors/wire-codec.mjs). */
+/** `wire`: the function with its captured values (see actors/codec/wire-codec.mjs). */
 export type RankFunction = { source: string; wire?: FunctionWire } | { module: string; export?: string };
 
 export type RankCommand = { kind: 'executable'; file: string; args: string[] } | { kind: 'function'; fn: RankFunction; args: unknown[] };

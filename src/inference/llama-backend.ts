@@ -1,4 +1,4 @@
-import { LlamaEngine, type LlamaEngineOptions } from '../../actors/llama-engine.js';
+import { LlamaEngine, type LlamaEngineOptions } from '../../actors/inference/llama-engine.js';
 // through the package's public name, so the built subpath shares the main bundle's classes
 import { InferenceBackend, type AITaskSpec as AITask, type InferenceOptions } from 'rhapsody';
 import { checkLlamaOptions } from './llama-options.js';

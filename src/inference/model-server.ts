@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LlamaEngine, type ChatMessage, type GenerationRequest, type LlamaEngineOptions } from '../../actors/llama-engine.js';
+import { LlamaEngine, type ChatMessage, type GenerationRequest, type LlamaEngineOptions } from '../../actors/inference/llama-engine.js';
 
 export interface ModelServerOptions extends LlamaEngineOptions {
   port?: number;

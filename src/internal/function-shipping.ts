@@ -3,7 +3,7 @@
 // V8 inspector's scope view of the function object, restricted to names its source text uses;
 // each captured function ships the same way (recursion and cycles allowed). Cached per function
 // object: a function submitted again ships the values it captured when it was first submitted.
-import { cloneProblem, isNativeSource, jsonProblem, type CaptureWire, type FunctionWire } from '../../actors/wire-codec.mjs';
+import { cloneProblem, isNativeSource, jsonProblem, type CaptureWire, type FunctionWire } from '../../actors/codec/wire-codec.mjs';
 import { TaskValidationError } from '../errors.js';
 import { scopesOf, type ScopeView } from './closure-scope.js';
 import { sourceNames } from './source-identifiers.js';

@@ -1,7 +1,7 @@
 import { type Observable, Subject } from 'rxjs';
 import type { TaskStateName } from '../../machines/task.machine.js';
-import { CheckpointWriter } from '../../actors/checkpoint-writer.js';
-import { ResourceSampler } from '../../actors/resource-sampler.js';
+import { CheckpointWriter } from '../../actors/telemetry/checkpoint-writer.js';
+import { ResourceSampler } from '../../actors/telemetry/resource-sampler.js';
 import { RhapsodyError } from '../errors.js';
 import { checkpointFile } from './checkpoint-path.js';
 import type { TaskRun } from '../run/task-run.js';

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildNativeSpawner } from '../../actors/process/native-build.mjs';
 import { nativeSpawnerCandidates, probeSpawner, type Probe } from '../../src/cli/doctor-probes.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,7 +21,8 @@ const onPath = (file: string) => spawnSync('sh', ['-c', `command -v ${file}`]).s
 const versionOutput = (file: string, ...args: string[]) => spawnSync(file, args, { encoding: 'utf8', env: { ...process.env, SLURM_CONF: '/tmp/rhapsody-slurm/etc/slurm.conf' } });
 
 describe('rhapsody doctor', { timeout: 120_000 }, () => {
-  const env = { ...process.env, RHAPSODY_NATIVE_SPAWNER: '' };
+  // empty cache folders: no native spawner built there
+  const env = { ...process.env, RHAPSODY_NATIVE_SPAWNER: '', RHAPSODY_CACHE_DIR: join(dir, 'cache'), XDG_CACHE_HOME: join(dir, 'xdg'), TMPDIR: join(dir, 'tmp') };
   let report: { rhapsody: string; probes: Probe[] };
   beforeAll(() => {
     report = JSON.parse(doctor(['--json'], env)) as typeof report;
@@ -74,5 +76,11 @@ describe('rhapsody doctor', { timeout: 120_000 }, () => {
     const text = doctor([], { ...process.env, RHAPSODY_NATIVE_SPAWNER: fake });
     expect(text).toMatch(new RegExp(`^  spawner +native · native spawner: ${fake}$`, 'm'));
     expect(text).toMatch(/^ {2}node +found /m);
+  });
+
+  it('the spawner the runtime builds is the one the doctor finds', async () => {
+    const built = await buildNativeSpawner();
+    if (built.path === null) throw new Error(`this machine builds the native spawner (cc): ${built.reason}`);
+    expect(probeSpawner({ ...process.env, RHAPSODY_NATIVE_SPAWNER: '' })).toMatchObject({ found: true, detail: `native spawner: ${built.path}` });
   });
 });

@@ -2,7 +2,7 @@
 // BackendError in bounded time, close() finishes whatever Redis does, nothing is left running
 // (issue 11 item 5).
 import { afterEach, describe, expect, it } from 'vitest';
-import { RedisServer } from '../../actors/redis-server.js';
+import { RedisServer } from '../../actors/distributed/redis-server.js';
 import { BackendError, ComputeTask, DistributedExecutionBackend, LocalCluster, Session } from '../../src/index.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
 

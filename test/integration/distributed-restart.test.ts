@@ -1,6 +1,6 @@
 // Redis restarting under a running distributed backend, against a real redis-server and real workers.
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisServer } from '../../actors/redis-server.js';
+import { RedisServer } from '../../actors/distributed/redis-server.js';
 import { ComputeTask, DistributedExecutionBackend, LocalCluster, Session } from '../../src/index.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
 

@@ -1,6 +1,6 @@
-// The one wire codec (actors/wire-codec.mjs): errors and functions as they cross a boundary.
+// The one wire codec (actors/codec/wire-codec.mjs): errors and functions as they cross a boundary.
 import { describe, expect, it } from 'vitest';
-import { compile, decodeError, describeThrown, encodeError, jsonProblem, toError } from '../../actors/wire-codec.mjs';
+import { compile, decodeError, describeThrown, encodeError, jsonProblem, toError } from '../../actors/codec/wire-codec.mjs';
 
 class ValidationFailure extends Error {
   code = 'E_VALID';

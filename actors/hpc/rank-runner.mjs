@@ -1,0 +1,64 @@
+// Runs one function rank of an HPC job in its own Node process. The job arrives on stdin as JSON
+// ({ fn: { source } | { module, export }, args }); the rank context is in the environment
+// (RHAPSODY_RANK, …) and on globalThis.rhapsody. The result goes to stdout as the last line, after a
+// record separator, so the function's own output stays as it was.
+import { compile, encodeError } from '../codec/wire-codec.mjs';
+
+const CLOSURE_HINT =
+  " (a function run on a rank gets its captured variables shipped with it, but not the host's globals or modules: " +
+  'import what you need with `await import()` inside the function, or pass values as args)';
+
+export const RESULT_MARK = '\u001eRHAPSODY_RESULT ';
+
+async function readJob() {
+  // under mpirun only rank 0 gets stdin, so the job may come as a file
+  if (process.env.RHAPSODY_JOB_FILE) {
+    const { readFile } = await import('node:fs/promises');
+    return readFile(process.env.RHAPSODY_JOB_FILE, 'utf8');
+  }
+  return readStdin();
+}
+
+async function readStdin() {
+  const chunks = [];
+  for await (const c of process.stdin) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function report(payload) {
+  return new Promise((resolve) => process.stdout.write(`\n${RESULT_MARK}${JSON.stringify(payload)}\n`, resolve));
+}
+
+const env = process.env;
+globalThis.rhapsody = {
+  rank: Number(env.RHAPSODY_RANK),
+  localRank: Number(env.RHAPSODY_LOCAL_RANK),
+  worldSize: Number(env.RHAPSODY_WORLD_SIZE),
+  hostname: env.RHAPSODY_HOSTNAME,
+  gpus: env.CUDA_VISIBLE_DEVICES ? env.CUDA_VISIBLE_DEVICES.split(',').map(Number) : [],
+};
+
+let job;
+try {
+  job = JSON.parse(await readJob());
+  let fn;
+  if (job.fn.source !== undefined) fn = compile(job.fn.wire ?? job.fn.source);
+  else {
+    const m = await import(job.fn.module);
+    fn = m[job.fn.export ?? 'default'];
+    if (typeof fn !== 'function') throw new TypeError(`module ${job.fn.module} has no function export "${job.fn.export ?? 'default'}"`);
+  }
+  const value = await fn(...job.args);
+  let json;
+  try {
+    json = JSON.stringify({ ok: true, value: value === undefined ? null : value });
+  } catch (err) {
+    throw new TypeError(`the return value cannot be sent back as JSON: ${err.message}`);
+  }
+  await new Promise((resolve) => process.stdout.write(`\n${RESULT_MARK}${json}\n`, resolve));
+  process.exit(0);
+} catch (err) {
+  // JSON carries the report: only JSON-safe properties of the error travel
+  await report({ ok: false, error: encodeError(err, { json: true, hint: job?.fn?.source !== undefined ? CLOSURE_HINT : undefined }) });
+  process.exit(1);
+}

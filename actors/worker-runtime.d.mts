@@ -1,4 +1,0 @@
-import type { ErrorData, FunctionWire } from './wire-codec.mjs';
-export function compile(wire: string | FunctionWire): (...args: unknown[]) => unknown;
-export function errorData(err: unknown, fromSource: boolean): ErrorData;
-export function createRuntime(post: (results: unknown[]) => void): { submit(batch: { fns: unknown[]; jobs: unknown[] }): void };
