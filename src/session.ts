@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Observable } from 'rxjs';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import { sessionMachine, type SessionStateName } from '../machines/session.machine.js';
-import { TERMINAL_STATES } from '../machines/task.machine.js';
+import { TERMINAL_STATES, type TaskMachineEvent } from '../machines/task.machine.js';
 import { Backend } from './backends/backend.js';
 import { DependencyError, SessionError } from './errors.js';
 import { actorState$ } from './internal/actor-stream.js';
@@ -18,7 +18,8 @@ import { bindRun, runOf, type BaseTask, type TaskDriver } from './task-base.js';
 import type { TaskEvent, TaskResult, TaskSnapshot } from './task-types.js';
 import { TelemetryManager, type TelemetryOptions } from './telemetry/telemetry-manager.js';
 import { UID_PATTERN } from './task-schemas.js';
-import { registerFuture } from './graph/futures.js';
+import { resolveFutures } from './graph/futures.js';
+import { runOfRejection, SettledResult } from './run/task-result.js';
 import { SessionGraph } from './graph/session-graph.js';
 import { validateBatch } from './graph/validate-batch.js';
 import { RetryTimers } from './run/retry-timers.js';
@@ -150,21 +151,30 @@ export class Session implements TaskDriver, AsyncDisposable {
   async submitTasks(tasks: readonly BaseTask[]): Promise<Promise<TaskResult>[]> {
     if (this.state !== 'OPEN') throw new SessionError(`Session ${this.uid} is ${this.state}: cannot submit tasks`);
     if (this.starting.size) await Promise.all([...this.starting]);
-    const plan = routeBatch(tasks, this.backendList, (uid) => this.runs.has(uid), this.uid);
+    let plan = routeBatch(tasks, this.backendList, (uid) => this.runs.has(uid), this.uid);
     // unknown dependencies, another session's, or a cycle: SessionError, nothing submitted
-    const deps = validateBatch(tasks, this.runs, (t) => runOf(t)?.driver ?? null);
+    const thenables: PromiseLike<unknown>[] = [];
+    let deps = validateBatch(tasks, this.runs, (t) => runOf(t)?.driver ?? null, thenables);
+    if (thenables.length > 0) {
+      // futures met as dependencies: find their tasks, then route and check the batch again
+      await this.resolveFutures(thenables);
+      if (this.state !== 'OPEN') throw new SessionError(`Session ${this.uid} is ${this.state}: cannot submit tasks`);
+      plan = routeBatch(tasks, this.backendList, (uid) => this.runs.has(uid), this.uid);
+      deps = validateBatch(tasks, this.runs, (t) => runOf(t)?.driver ?? null);
+    }
     this.actor.send({ type: 'SUBMIT_BATCH', size: tasks.length });
     const sessionDir = join(this.workDir, this.uid);
     const futures = new Array<Promise<TaskResult>>(tasks.length);
     const groups = new Map<Backend, TaskRun[]>();
     const now = performance.now();
+    let submitTo: Backend | null = null;
+    let submit: TaskMachineEvent | null = null;
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i]!;
       const backend = plan.backendOf[i]!;
       const run = this.runs.create(task, plan.specs[i]!, task.backend, sessionDir, now);
       bindRun(task, run, this);
       futures[i] = run.future;
-      registerFuture(run.future, task);
       if (task.retries !== null && this.retryTimers === null) this.runs.listen((this.retryTimers = new RetryTimers(this.runs)));
       if (deps[i]!.length > 0) {
         const status = this.graph.add(task, deps[i]!);
@@ -172,7 +182,9 @@ export class Session implements TaskDriver, AsyncDisposable {
         if (status instanceof DependencyError) this.runs.send(run, { type: 'DEPENDENCY_FAILED', error: status, dependencyUid: status.dependencyUid });
         if (status !== 'ready' || !this.graph.prepare(task, run)) continue;
       } else {
-        this.runs.send(run, { type: 'SUBMIT', backend: backend.name });
+        // one SUBMIT event per backend in the batch, not one per task
+        if (submitTo !== backend) submit = { type: 'SUBMIT', backend: (submitTo = backend).name };
+        this.runs.send(run, submit!);
       }
       let group = groups.get(backend);
       if (!group) groups.set(backend, (group = []));
@@ -180,6 +192,19 @@ export class Session implements TaskDriver, AsyncDisposable {
     }
     for (const [backend, group] of groups) backend._submit(group);
     return futures;
+  }
+
+  /** Finds the tasks of futures met as dependencies: a live run's, or a settled one's (its result or error names its run). */
+  private resolveFutures(thenables: PromiseLike<unknown>[]): Promise<void> {
+    let live: Map<unknown, TaskRun> | null = null;
+    return resolveFutures(
+      thenables,
+      (p) => (live ??= RunRegistry.liveRunsByFuture()).get(p)?.task as BaseTask | undefined,
+      (outcome) => {
+        const run = 'value' in outcome ? SettledResult.runOf(outcome.value) : runOfRejection(outcome.error);
+        return run?.task as BaseTask | undefined;
+      },
+    );
   }
 
   /** Hands runs released by the graph to their backends (a shut-down backend fails them). */
@@ -313,6 +338,7 @@ export class Session implements TaskDriver, AsyncDisposable {
     await this.telemetryStart?.catch(noop);
     await this.telemetry?.stop();
     this.streams.complete();
+    this.runs.closed();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

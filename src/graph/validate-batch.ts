@@ -8,16 +8,17 @@ import { dependenciesOf } from './dependencies.js';
  * submitted to this session (`sessionOf(dep) === session`); one of another session, one submitted
  * nowhere, or a cycle in the batch is a SessionError. Cost: O(tasks + edges).
  */
-export function validateBatch(tasks: readonly BaseTask[], session: object, sessionOf: (task: BaseTask) => object | null): ReadonlyArray<readonly BaseTask[]> {
+export function validateBatch(tasks: readonly BaseTask[], session: object, sessionOf: (task: BaseTask) => object | null, unknown?: PromiseLike<unknown>[]): ReadonlyArray<readonly BaseTask[]> {
   const deps: Array<readonly BaseTask[]> = new Array(tasks.length);
   let any = false;
   for (let i = 0; i < tasks.length; i++) {
-    const list = dependenciesOf(tasks[i]!);
+    const list = dependenciesOf(tasks[i]!, unknown);
     deps[i] = list;
     if (list.length > 0) any = true;
   }
-  // a batch without any dependency (the common case) costs one scan of the inputs, nothing more
-  if (!any) return deps;
+  // a batch without any dependency (the common case) costs one scan of the inputs, nothing more;
+  // with thenables to resolve first, the caller asks again
+  if (!any || (unknown !== undefined && unknown.length > 0)) return deps;
   const index = new Map<BaseTask, number>();
   for (let i = 0; i < tasks.length; i++) index.set(tasks[i]!, i);
   for (let i = 0; i < tasks.length; i++) {

@@ -5,6 +5,7 @@ import type { RetryPolicy } from '../../machines/task-guards.js';
 import { RECORD_ACTIONS } from '../internal/record-actions.js';
 import { RunningStatistics } from '../internal/statistics.js';
 import type { TaskSnapshot } from '../task-types.js';
+import { noteRejection } from './task-result.js';
 import { TaskRun, type RunDriver } from './task-run.js';
 import type { TaskSpec } from './task-handle.js';
 
@@ -20,6 +21,9 @@ export interface RunListener {
 
 const noop = (): void => undefined;
 
+// the registries of sessions not yet closed: a live future of another session is named as such
+const openRegistries = new Set<RunRegistry>();
+
 /**
  * The session's runs: one record per live task, driven through the task chart's table. A run is
  * dropped from the registry when it is terminal (its task object keeps reading it).
@@ -29,7 +33,21 @@ export class RunRegistry implements RunDriver {
   private readonly live = new Map<string, TaskRun>();
   private readonly listeners: RunListener[] = [];
 
-  constructor(private readonly inspect?: (e: any) => void) {}
+  constructor(private readonly inspect?: (e: any) => void) {
+    openRegistries.add(this);
+  }
+
+  /** Every live run of every open session, by its future (built only when a future is met as a dependency). */
+  static liveRunsByFuture(): Map<unknown, TaskRun> {
+    const map = new Map<unknown, TaskRun>();
+    for (const registry of openRegistries) for (const run of registry.live.values()) map.set(run.future, run);
+    return map;
+  }
+
+  /** The session closed: its runs are no longer looked up by other sessions. */
+  closed(): void {
+    openRegistries.delete(this);
+  }
 
   /** Adds a transition listener; returns a function that removes it. */
   listen(listener: RunListener): () => void {
@@ -107,7 +125,13 @@ export class RunRegistry implements RunDriver {
     const reject = run.reject;
     run.resolve = run.reject = null;
     if (run.state === 'DONE') resolve?.(run.result());
-    else reject?.(run.exception!);
+    else if (reject) {
+      // an ignored failure must not crash the host as an unhandled rejection; handled here rather
+      // than at creation, where a catch per future costs every task (a derived promise each)
+      run.future.catch(noop);
+      noteRejection(run.exception, run);
+      reject(run.exception!);
+    }
     owner?._runEnded(run);
   }
 }

@@ -1,7 +1,8 @@
 import type { AnyActorRef } from 'xstate';
 import type { TaskMachineEvent, TaskStateName } from '../../machines/task.machine.js';
 import type { PendingReason, RetryPolicy } from '../../machines/task-guards.js';
-import { resultOf, type TaskResult, type TaskSnapshot } from '../task-types.js';
+import type { TaskResult, TaskSnapshot } from '../task-types.js';
+import { SettledResult } from './task-result.js';
 import type { FailureDetails, Outcome, RankInfo, RunResult, TaskHandle, TaskSpec } from './task-handle.js';
 
 /** Where a run's events go (the session's run registry). */
@@ -15,7 +16,10 @@ export interface RunOwner {
   _runEnded(run: TaskRun): void;
 }
 
-const noop = (): void => undefined;
+// events without payload are shared: one object per process, not per transition
+const START: TaskMachineEvent = Object.freeze({ type: 'START' });
+const QUEUE: TaskMachineEvent = Object.freeze({ type: 'QUEUE' });
+const CANCEL: TaskMachineEvent = Object.freeze({ type: 'CANCEL' });
 
 /**
  * The one record of a submitted task, owned by the session's run registry: its state, results,
@@ -76,8 +80,6 @@ export class TaskRun implements TaskHandle {
       this.resolve = resolve;
       this.reject = reject;
     });
-    // an ignored failure must not crash the host as an unhandled rejection
-    this.future.catch(noop);
   }
 
   /** @internal The registry that drives this run (a dependency must belong to the same session). */
@@ -90,13 +92,18 @@ export class TaskRun implements TaskHandle {
     return this.attempt;
   }
 
+  /** @internal The user's task object (for the graph: a settled future names its task through its run). */
+  get task(): unknown {
+    return this.#task;
+  }
+
   /** A plain snapshot of the task (`task.toJSON()`). */
   snapshot(): TaskSnapshot {
     return this.#task.toJSON();
   }
 
   result(): TaskResult {
-    return resultOf(this);
+    return new SettledResult(this);
   }
 
   get signal(): AbortSignal {
@@ -145,11 +152,11 @@ export class TaskRun implements TaskHandle {
   }
 
   start(): void {
-    this.#driver.send(this, { type: 'START' });
+    this.#driver.send(this, START);
   }
 
   requeue(): void {
-    this.#driver.send(this, { type: 'QUEUE' });
+    this.#driver.send(this, QUEUE);
   }
 
   complete(result: RunResult = {}): void {
@@ -171,7 +178,7 @@ export class TaskRun implements TaskHandle {
   }
 
   canceled(): void {
-    this.#driver.send(this, { type: 'CANCEL' });
+    this.#driver.send(this, CANCEL);
   }
 
   settle(outcome: Outcome): void {
