@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Worker, type Job } from 'bullmq';
+import type { RedisOptions } from 'ioredis';
 import { compile, encodeError } from '../../actors/codec/wire-codec.mjs';
 import { ConcurrentExecutionBackend, type Executor } from '../backends/execution/concurrent-backend.js';
 import { ComputeTask } from '../compute-task.js';
 import { Session } from '../session.js';
 import type { FunctionWire } from '../../actors/codec/wire-codec.mjs';
 import { classKey, fits, keys, type JobData, type JobOutcome, type Resources, type TaskData, type TaskOutcome } from './protocol.js';
+import { bullConnection, redisOf } from './redis-connection.js';
 
 export interface DistributedWorkerOptions {
   /** redis://… URL or ioredis options */
@@ -26,16 +27,6 @@ export interface DistributedWorkerOptions {
 export interface DistributedWorker {
   readonly id: string;
   close(): Promise<void>;
-}
-
-/** BullMQ connection options from a URL or ioredis options. */
-export function bullConnection(connection: string | RedisOptions): ConnectionOptions {
-  return typeof connection === 'string' ? { url: connection, maxRetriesPerRequest: null } : ({ ...connection, maxRetriesPerRequest: null } as ConnectionOptions);
-}
-
-export function redisOf(connection: string | RedisOptions): Redis {
-  const opts = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
-  return typeof connection === 'string' ? new Redis(connection, opts) : new Redis({ ...connection, ...opts });
 }
 
 /**
