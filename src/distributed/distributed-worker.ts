@@ -131,8 +131,10 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
 
   // a job's tasks run side by side under the worker's resources; the job completes with every
   // outcome (retries are for workers that die, never for a task that failed)
+  // a job that runs again after its worker died under it (BullMQ's stalled-job check put it back):
+  // a task whose host retries it is reported lost, so the retry is a new attempt the host counts
   const run = async (job: Job<JobData>): Promise<JobOutcome> => ({
-    outcomes: await Promise.all(job.data.tasks.map((d) => runTask(d, job.data.resources))),
+    outcomes: await Promise.all(job.data.tasks.map((d) => (job.stalledCounter > 0 && d.hostRetries ? lostOutcome(d) : runTask(d, job.data.resources)))),
   });
 
   const makeWorker = (need: Resources) => {
@@ -200,6 +202,11 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
       subscriber.disconnect();
     },
   };
+}
+
+/** A task whose worker was lost, for its host to retry. */
+function lostOutcome(d: TaskData): TaskOutcome {
+  return { uid: d.uid, state: 'FAILED', lost: true, error: errorData(new Error('its worker was lost while it ran (its job stalled)')) };
 }
 
 /** A task's error as data for its outcome (JSON: the job's return value), TaskExecutionError's details included. */

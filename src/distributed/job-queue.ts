@@ -158,7 +158,19 @@ function taskData(task: ComputeTask): TaskData {
     args: [...spec.args],
     kwargs: spec.kwargs,
     options: { shell: o.shell, cwd: o.cwd, env: o.env, timeout: o.timeout },
+    hostRetries: retriesLeft(task) || undefined,
   };
+}
+
+/**
+ * Whether the task's retries allow one more attempt after the one this job carries: then a worker
+ * lost under it is the runtime's retry (a new attempt, counted), not BullMQ's silent re-run.
+ */
+function retriesLeft(task: ComputeTask): boolean {
+  const policy = task.retries;
+  if (policy === null) return false;
+  const attempt = task.state === 'RUNNING' ? task.attempt : task.attempt + 1; // the attempt the job runs
+  return attempt <= policy.max;
 }
 
 /** Closes a BullMQ client gracefully within `ms`, else force-disconnects it (Redis gone). */

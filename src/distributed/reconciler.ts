@@ -2,12 +2,15 @@ import { decodeError } from '../../actors/codec/wire-codec.mjs';
 import { BackendError, TaskExecutionError } from '../errors.js';
 import { withDeadline } from '../internal/deadline.js';
 import { stdoutOf } from '../run/outcome.js';
-import type { ComputeTaskSpec, TaskHandle } from '../run/task-handle.js';
+import type { ComputeTaskSpec, FailureDetails, TaskHandle } from '../run/task-handle.js';
 import type { JobEvents, JobQueue, PlannedJob } from './job-queue.js';
 import type { JobOutcome, TaskOutcome } from './protocol.js';
 import type { RedisConnection } from './redis-connection.js';
 
 type ComputeTask = TaskHandle<ComputeTaskSpec>;
+
+/** A failure of what runs the task (a worker lost, a job Redis lost, Redis away), not of the task: `retries` retry it. */
+const INFRASTRUCTURE: FailureDetails = { infrastructure: true };
 
 /** A task's place in a job (its handle's slot). */
 interface DistEntry {
@@ -91,10 +94,20 @@ export class Reconciler implements JobEvents {
   }
 
   /** Fails a task (out of its job, if it was in one). */
-  fail(task: ComputeTask, error: Error): void {
+  private fail(task: ComputeTask, error: Error, details?: FailureDetails): void {
     const entry = this.detach(task);
-    task.fail(error);
+    task.fail(error, details);
     entry?.settle();
+  }
+
+  /** Fails a task because what runs it failed (`why`); `cause` defaults to a BackendError saying why. */
+  failInfrastructure(task: ComputeTask, why: string, cause?: Error): void {
+    this.fail(task, this.infrastructureError(task, why, cause), INFRASTRUCTURE);
+  }
+
+  /** A TaskExecutionError whose cause is a BackendError (or `cause`): what ran the task failed. */
+  private infrastructureError(task: ComputeTask, why: string, cause: Error = new BackendError(why, this.backend)): TaskExecutionError {
+    return new TaskExecutionError(`Task ${task.uid}: ${why}`, { taskUid: task.uid }, { cause });
   }
 
   /** Forgets a task's place in its job (the job is forgotten with its last task). */
@@ -113,13 +126,9 @@ export class Reconciler implements JobEvents {
     const outcomes = new Map((result?.outcomes ?? []).map((o) => [o.uid, o]));
     for (const task of [...job.tasks.values()]) {
       const o = outcomes.get(task.uid);
-      if (!o) {
-        // not the task's own failure: the job could not be run (worker died too often, …)
-        const why = failedReason ?? 'its job ended without its outcome';
-        this.fail(task, new TaskExecutionError(`Task ${task.uid}: ${why}`, { taskUid: task.uid }, { cause: new BackendError(why, this.backend) }));
-        continue;
-      }
-      this.settle(task, o);
+      // not the task's own failure: the job could not be run (worker died too often, …)
+      if (!o) this.failInfrastructure(task, failedReason ?? 'its job ended without its outcome');
+      else this.settle(task, o);
     }
   }
 
@@ -130,6 +139,9 @@ export class Reconciler implements JobEvents {
       task.complete({ returnValue: o.returnValue, exitCode: o.exitCode ?? null, stdout: o.stdout ?? (task.spec.function ? stdoutOf(o.returnValue) : null), stderr: o.stderr ?? null });
     } else if (o.state === 'CANCELED' || entry.cancel) {
       task.canceled();
+    } else if (o.lost) {
+      // its worker died under it, not by the task's doing: under `retries`, a new attempt on another worker
+      task.fail(this.infrastructureError(task, o.error?.message ?? 'its worker was lost'), INFRASTRUCTURE);
     } else {
       const e = o.error!;
       const error = e.name === 'TaskExecutionError' ? new TaskExecutionError(e.message, { taskUid: task.uid, exitCode: e.exitCode, stderr: e.stderr, signal: e.signal }) : decodeError(e);
@@ -205,10 +217,11 @@ export class Reconciler implements JobEvents {
   async cancel(task: ComputeTask): Promise<void> {
     const entry = task.slot as DistEntry | undefined;
     const job = entry && this.jobs.get(entry.jobId);
-    if (!entry || !job) {
+    if (!entry || !job?.tasks.has(task.uid)) {
       task.canceled();
       return;
     }
+    if (entry.cancel) return entry.settled; // a retried task's earlier run listens too
     entry.cancel = true;
     // Redis away: no worker can be told; the task ends here (a worker may still run it)
     const local = () => {

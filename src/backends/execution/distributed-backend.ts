@@ -5,7 +5,7 @@ import { classKey, fits, type Resources } from '../../distributed/protocol.js';
 import { Reconciler } from '../../distributed/reconciler.js';
 import { RedisConnection } from '../../distributed/redis-connection.js';
 import { type WorkerInfo, WorkerRegistry } from '../../distributed/worker-registry.js';
-import { BackendError, ResourceError, TaskExecutionError } from '../../errors.js';
+import { BackendError, ResourceError } from '../../errors.js';
 import { checkShippable } from '../../internal/function-shipping.js';
 import type { ComputeTaskSpec, TaskHandle, TaskSpec } from '../../run/task-handle.js';
 import { Backend } from '../backend.js';
@@ -148,7 +148,7 @@ export class DistributedExecutionBackend extends Backend {
     try {
       await redis.ready('cannot queue the task');
     } catch (err) {
-      for (const task of tasks) reconciler.fail(task, new TaskExecutionError(`Task ${task.uid}: ${(err as Error).message}`, { taskUid: task.uid }, { cause: err }));
+      for (const task of tasks) reconciler.failInfrastructure(task, (err as Error).message, err as Error);
       return;
     }
     const workers = await registry.forBatch();
@@ -174,7 +174,7 @@ export class DistributedExecutionBackend extends Backend {
       } catch (err) {
         const cause = err instanceof BackendError ? err : new BackendError((err as Error).message, this.name);
         for (const task of group) {
-          if (task.state === 'QUEUED') reconciler.fail(task, new TaskExecutionError(`Task ${task.uid}: cannot queue it: ${(err as Error).message}`, { taskUid: task.uid }, { cause }));
+          if (task.state === 'QUEUED') reconciler.failInfrastructure(task, `cannot queue it: ${(err as Error).message}`, cause);
         }
       }
     }
