@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Worker, type Job } from 'bullmq';
+import type { RedisOptions } from 'ioredis';
 import { compile, encodeError } from '../../actors/codec/wire-codec.mjs';
 import { ConcurrentExecutionBackend, type Executor } from '../backends/execution/concurrent-backend.js';
 import { ComputeTask } from '../compute-task.js';
 import { Session } from '../session.js';
 import type { FunctionWire } from '../../actors/codec/wire-codec.mjs';
 import { classKey, fits, keys, type JobData, type JobOutcome, type Resources, type TaskData, type TaskOutcome } from './protocol.js';
+import { bullConnection, redisOf } from './redis-connection.js';
 
 export interface DistributedWorkerOptions {
   /** redis://… URL or ioredis options */
@@ -26,16 +27,6 @@ export interface DistributedWorkerOptions {
 export interface DistributedWorker {
   readonly id: string;
   close(): Promise<void>;
-}
-
-/** BullMQ connection options from a URL or ioredis options. */
-export function bullConnection(connection: string | RedisOptions): ConnectionOptions {
-  return typeof connection === 'string' ? { url: connection, maxRetriesPerRequest: null } : ({ ...connection, maxRetriesPerRequest: null } as ConnectionOptions);
-}
-
-export function redisOf(connection: string | RedisOptions): Redis {
-  const opts = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
-  return typeof connection === 'string' ? new Redis(connection, opts) : new Redis({ ...connection, ...opts });
 }
 
 /**
@@ -140,8 +131,10 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
 
   // a job's tasks run side by side under the worker's resources; the job completes with every
   // outcome (retries are for workers that die, never for a task that failed)
+  // a job that runs again after its worker died under it (BullMQ's stalled-job check put it back):
+  // a task whose host retries it is reported lost, so the retry is a new attempt the host counts
   const run = async (job: Job<JobData>): Promise<JobOutcome> => ({
-    outcomes: await Promise.all(job.data.tasks.map((d) => runTask(d, job.data.resources))),
+    outcomes: await Promise.all(job.data.tasks.map((d) => (job.stalledCounter > 0 && d.hostRetries ? lostOutcome(d) : runTask(d, job.data.resources)))),
   });
 
   const makeWorker = (need: Resources) => {
@@ -209,6 +202,11 @@ export async function startDistributedWorker(options: DistributedWorkerOptions):
       subscriber.disconnect();
     },
   };
+}
+
+/** A task whose worker was lost, for its host to retry. */
+function lostOutcome(d: TaskData): TaskOutcome {
+  return { uid: d.uid, state: 'FAILED', lost: true, error: errorData(new Error('its worker was lost while it ran (its job stalled)')) };
 }
 
 /** A task's error as data for its outcome (JSON: the job's return value), TaskExecutionError's details included. */

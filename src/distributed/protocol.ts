@@ -13,6 +13,11 @@ export interface TaskData {
   args?: unknown[];
   kwargs?: Record<string, unknown>;
   options?: { shell?: boolean | string; cwd?: string; env?: Record<string, string>; timeout?: number };
+  /**
+   * the host retries the task if its worker is lost (its `retries` allow one more attempt): when the
+   * job runs again after a worker died under it, the task is reported `lost`, not run again here
+   */
+  hostRetries?: boolean;
 }
 
 /**
@@ -33,6 +38,8 @@ export interface TaskOutcome {
   stderr?: string | null;
   exitCode?: number | null;
   error?: ErrorData & { exitCode?: number | null; stderr?: string | null; signal?: string | null };
+  /** FAILED because its worker was lost (an infrastructure failure, retried by the host), not by itself */
+  lost?: boolean;
 }
 
 /** What a job returns: every task's outcome (a task's failure does not fail its job). */

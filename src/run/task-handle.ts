@@ -1,3 +1,4 @@
+import type { RetryPolicy } from '../../machines/task-guards.js';
 import type { TaskStateName } from '../../machines/task.machine.js';
 import type { LocalTaskOptions, TaskFunction } from '../task-types.js';
 
@@ -90,6 +91,8 @@ export interface TaskHandle<S extends TaskSpec = TaskSpec> {
   readonly state: TaskStateName;
   /** 1 for the first run; counts runs */
   readonly attempt: number;
+  /** the task's retry policy (null: none): a backend that can recover lost work itself leaves it to these retries */
+  readonly retries: RetryPolicy | null;
   /** true once the task is canceled or its backend shuts down */
   readonly aborted: boolean;
   /**
