@@ -4,7 +4,7 @@
 // (RHAPSODY_RANK, …) and on globalThis.rhapsody. The result goes to stdout as the last line, after a
 // record separator, so the function's own output stays as it was. The job and the result line
 // are declared in rank-runner.d.mts (what rank-group.ts imports).
-import { compile, encodeError } from '../codec/wire-codec.mjs';
+import { compile, encodeError, toError } from '../codec/wire-codec.mjs';
 
 /** @import { RankJob, RankReport, ResultMark } from './rank-runner.mjs' */
 
@@ -68,7 +68,8 @@ try {
   try {
     json = JSON.stringify({ ok: true, value: value === undefined ? null : value });
   } catch (err) {
-    throw new TypeError(`the return value cannot be sent back as JSON: ${/** @type {Error} */ (err).message}`);
+    // a toJSON may throw anything, not only an Error
+    throw new TypeError(`the return value cannot be sent back as JSON: ${toError(err).message}`);
   }
   await new Promise((resolve) => process.stdout.write(`\n${RESULT_MARK}${json}\n`, resolve));
   process.exit(0);
