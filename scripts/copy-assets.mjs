@@ -1,3 +1,4 @@
+// @ts-check
 // Build step: copies the files the runtime loads by path (actors/<subsystem>/*.mjs, *.py, *.c) to
 // dist/, keeping their subsystem folders (see actors/assets.ts); TypeScript is bundled by tsup.
 import { cpSync, readdirSync } from 'node:fs';

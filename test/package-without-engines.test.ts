@@ -14,7 +14,8 @@ let clone: string;
 describe('without the optional engines', () => {
   beforeAll(() => {
     clone = mkdtempSync(join(tmpdir(), 'rh-no-engines-'));
-    for (const entry of ['package.json', 'tsconfig.json', 'src', 'actors', 'scripts', 'machines', 'examples', 'test', 'bench']) cpSync(join(root, entry), join(clone, entry), { recursive: true });
+    for (const entry of ['package.json', 'tsconfig.json', 'tsconfig.workers.json', 'src', 'actors', 'scripts', 'machines', 'examples', 'test', 'bench'])
+      cpSync(join(root, entry), join(clone, entry), { recursive: true });
     mkdirSync(join(clone, 'node_modules'));
     const modules = join(root, 'node_modules');
     for (const name of readdirSync(modules)) if (!OPTIONAL.has(name)) symlinkSync(join(modules, name), join(clone, 'node_modules', name));
@@ -31,6 +32,10 @@ describe('without the optional engines', () => {
     const r = spawnSync('npx', ['tsc', '--noEmit'], { cwd: clone, encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
+    // the second half of `npm run typecheck`: the plain-JS worker entries (tsconfig.workers.json)
+    const workers = spawnSync('npx', ['tsc', '--noEmit', '-p', 'tsconfig.workers.json'], { cwd: clone, encoding: 'utf8' });
+    expect(workers.stdout + workers.stderr).toBe('');
+    expect(workers.status).toBe(0);
   }, 400_000); // a cold tsc on 2 busy cores
 
   it('npm run build passes, type declarations included, and the built CLI runs', () => {

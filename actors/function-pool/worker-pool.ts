@@ -5,7 +5,8 @@ import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { BackendError, TaskExecutionError } from '../../src/errors.js';
 import { shipFunction } from '../../src/internal/function-shipping.js';
 import type { ModuleFunctionRef } from '../../src/task-types.js';
-import { decodeError, type ErrorData, type FunctionWire } from '../codec/wire-codec.mjs';
+import { decodeError } from '../codec/wire-codec.mjs';
+import type { Batch, FunctionDef, Job, JobResult } from './worker-runtime.mjs';
 import { processGone } from '../process/process-spawner.js';
 import { callArguments } from './execution-sink.js';
 import { stdoutOf } from '../../src/run/outcome.js';
@@ -13,31 +14,6 @@ import type { ComputeTaskSpec, TaskHandle } from '../../src/run/task-handle.js';
 import { assetUrl } from '../assets.js';
 
 type ComputeTask = TaskHandle<ComputeTaskSpec>;
-
-/** `transient`: compiled for its batch only (a closure ships its values with every batch). */
-interface FunctionDef {
-  id: number;
-  source?: string;
-  wire?: FunctionWire;
-  transient?: boolean;
-  module?: string;
-  export?: string;
-}
-interface Job {
-  id: number;
-  fn: number;
-  args: unknown[];
-}
-interface JobResult {
-  id: number;
-  ok: boolean;
-  value?: unknown;
-  error?: ErrorData;
-}
-interface Batch {
-  fns: FunctionDef[];
-  jobs: Job[];
-}
 
 interface Slot {
   handle: Worker | ChildProcess;

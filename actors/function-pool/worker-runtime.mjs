@@ -3,8 +3,18 @@
 // loads the same way from the sources and from dist/. Raw messages, no RPC layer: the host posts
 // batches `{ fns, jobs }`; the worker posts back arrays of results as jobs finish: synchronous
 // jobs of one batch in one message (at the end of the batch), asynchronous ones gathered per turn
-// of the event loop. A lone task therefore costs one message each way.
+// of the event loop. A lone task therefore costs one message each way. The message shapes and the
+// exports are declared in worker-runtime.d.mts (what worker-pool.ts imports); the JSDoc here is
+// checked against it.
 import { cloneable, compile, encodeError } from '../codec/wire-codec.mjs';
+
+/** @import { ErrorData, FunctionWire } from '../codec/wire-codec.mjs' */
+/** @import { Batch, FunctionDef, Job, JobResult } from './worker-runtime.mjs' */
+/**
+ * A defined function in this worker: compiled (`fn`), still loading from its module (`loading`),
+ * or failed to compile or load (`error`).
+ * @typedef {{ fn?: (...args: unknown[]) => unknown; loading?: Promise<unknown> | null; error?: ErrorData; fromSource: boolean }} Entry
+ */
 
 export { compile };
 
@@ -12,17 +22,25 @@ const CLOSURE_HINT =
   " (a function run in a worker gets its captured variables shipped with it, but not the host's globals or modules: " +
   'import what you need with `await import()` inside the function, pass values as args, or use a module reference)';
 
-/** Error data of anything thrown by a shipped function (source functions get the closure hint). */
+/**
+ * Error data of anything thrown by a shipped function (source functions get the closure hint).
+ * @param {unknown} err
+ * @param {boolean} fromSource
+ * @returns {ErrorData}
+ */
 export function errorData(err, fromSource) {
   return encodeError(err, fromSource ? { hint: CLOSURE_HINT } : {});
 }
 
 /**
  * The worker side. `post(results)` sends an array of results to the host.
- * @param {(results: unknown[]) => void} post
+ * @param {(results: JobResult[]) => void} post
+ * @returns {{ submit(batch: Batch): void }}
  */
 export function createRuntime(post) {
-  const fns = new Map(); // fn id → { fn | loading | error, fromSource }
+  /** @type {Map<number, Entry>} */
+  const fns = new Map();
+  /** @type {JobResult[]} */
   let results = [];
   let inBatch = false;
   let flushScheduled = false;
@@ -35,6 +53,7 @@ export function createRuntime(post) {
     post(r);
   }
 
+  /** @param {JobResult} result */
   function push(result) {
     results.push(result);
     if (!inBatch && !flushScheduled) {
@@ -43,14 +62,23 @@ export function createRuntime(post) {
     }
   }
 
+  /**
+   * @param {FunctionDef} def
+   * @returns {Entry}
+   */
   function fromSource(def) {
     try {
-      return { fn: compile(def.wire ?? def.source), fromSource: true };
+      // define() sends only defs with a source or a wire here
+      return { fn: compile(/** @type {string | FunctionWire} */ (def.wire ?? def.source)), fromSource: true };
     } catch (err) {
       return { error: errorData(err, false), fromSource: true };
     }
   }
 
+  /**
+   * @param {FunctionDef} def
+   * @param {Map<number, Entry>} local
+   */
   function define(def, local) {
     if (def.transient) {
       local.set(def.id, fromSource(def)); // a closure's values: for this batch only
@@ -61,11 +89,13 @@ export function createRuntime(post) {
       fns.set(def.id, fromSource(def));
     } else {
       const name = def.export ?? 'default';
-      const loading = import(def.module).then((m) => {
+      // neither source nor wire: a module reference (worker-pool.ts sends one of the two forms)
+      const loading = import(/** @type {string} */ (def.module)).then((m) => {
         const fn = m[name];
         if (typeof fn !== 'function') throw new TypeError(`module ${def.module} has no function export "${name}"`);
         return fn;
       });
+      /** @type {Entry} */
       const entry = { loading, fromSource: false };
       loading.then(
         (fn) => {
@@ -81,11 +111,20 @@ export function createRuntime(post) {
     }
   }
 
+  /**
+   * @param {number} id
+   * @param {unknown} value
+   */
   function ok(id, value) {
     if (cloneable(value)) push({ id, ok: true, value });
     else push({ id, ok: false, error: { name: 'DataCloneError', message: `the return value (${typeof value}) cannot be sent back from the worker` } });
   }
 
+  /**
+   * @param {Job} job
+   * @param {Entry | undefined} entry
+   * @returns {void}
+   */
   function run(job, entry) {
     if (!entry) return push({ id: job.id, ok: false, error: { name: 'Error', message: `function ${job.fn} was never defined in this worker` } });
     if (entry.error) return push({ id: job.id, ok: false, error: entry.error });
@@ -97,9 +136,10 @@ export function createRuntime(post) {
       return;
     }
     try {
-      const value = entry.fn(...job.args);
-      if (value !== null && typeof value === 'object' && typeof value.then === 'function') {
-        value.then(
+      // neither failed nor loading: compiled or loaded
+      const value = /** @type {(...args: unknown[]) => unknown} */ (entry.fn)(...job.args);
+      if (value !== null && typeof value === 'object' && typeof (/** @type {PromiseLike<unknown>} */ (value).then) === 'function') {
+        /** @type {PromiseLike<unknown>} */ (value).then(
           (v) => ok(job.id, v),
           (err) => push({ id: job.id, ok: false, error: errorData(err, entry.fromSource) }),
         );
@@ -112,10 +152,11 @@ export function createRuntime(post) {
   }
 
   return {
-    /** @param {{ fns: any[], jobs: any[] }} batch */
+    /** @param {Batch} batch */
     submit(batch) {
       inBatch = true;
       try {
+        /** @type {Map<number, Entry>} */
         const local = new Map();
         for (const def of batch.fns) define(def, local);
         for (const job of batch.jobs) run(job, local.get(job.fn) ?? fns.get(job.fn));
@@ -126,3 +167,8 @@ export function createRuntime(post) {
     },
   };
 }
+
+/**
+ * The exports above against their declaration (worker-runtime.d.mts): a mismatch fails the typecheck.
+ * @typedef {import('../implements.js').Implements<typeof import('./worker-runtime.mjs'), { compile: typeof compile; errorData: typeof errorData; createRuntime: typeof createRuntime }>} Checked
+ */

@@ -2,8 +2,10 @@ import type { JobSpec, RankResult, RankSpec } from '../../src/hpc/job.js';
 import type { SpawnRequest, SpawnResult } from '../process/process-spawner.js';
 import type { SpawnerPool } from '../process/spawner-pool.js';
 import { assetPath } from '../assets.js';
+import type { RankJob, RankReport, ResultMark } from './rank-runner.mjs';
 
-const RESULT_MARK = '\u001eRHAPSODY_RESULT ';
+// the runner's own copy (it cannot be imported: it is an entry point); both are checked against the declared mark
+const RESULT_MARK: ResultMark = '\u001eRHAPSODY_RESULT ';
 export const RANK_RUNNER = assetPath('hpc/rank-runner.mjs');
 
 export interface RunningJob {
@@ -21,11 +23,11 @@ export interface RankObserver {
 export function rankProcess(spec: RankSpec): { file: string; args: string[]; input?: string } {
   const c = spec.command;
   if (c.kind === 'executable') return { file: c.file, args: c.args, input: spec.template.stdin };
-  return { file: process.execPath, args: [RANK_RUNNER], input: JSON.stringify({ fn: c.fn, args: c.args }) };
+  return { file: process.execPath, args: [RANK_RUNNER], input: JSON.stringify({ fn: c.fn, args: c.args } satisfies RankJob) };
 }
 
 /** Splits a function rank's result line off its stdout. */
-export function takeResult(stdout: string): { stdout: string; result?: { ok: boolean; value?: unknown; error?: RankResult['error'] } } {
+export function takeResult(stdout: string): { stdout: string; result?: RankReport } {
   const at = stdout.lastIndexOf(`\n${RESULT_MARK}`);
   if (at < 0) return { stdout };
   const line = stdout.slice(at + 1 + RESULT_MARK.length).trim();

@@ -1,6 +1,8 @@
+// @ts-check
 // Builds the native spawner (native-spawner.c) with the system C compiler, once per source version,
 // into a cache folder; imported by the runtime (built lazily on first use) and run as the package's
 // postinstall (`node actors/process/native-build.mjs`), which only warms that cache and never fails the install.
+// Declared in native-build.d.mts (what the TypeScript side imports); the JSDoc here is checked against it.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,6 +14,10 @@ import { fileURLToPath } from 'node:url';
 // beside this file when run as a script; the bundled runtime passes the copy under dist/
 const BESIDE = fileURLToPath(new URL('./native-spawner.c', import.meta.url));
 
+/**
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {string[]}
+ */
 function cacheDirs(env = process.env) {
   const dirs = [];
   if (env.RHAPSODY_CACHE_DIR) dirs.push(env.RHAPSODY_CACHE_DIR);
@@ -21,7 +27,11 @@ function cacheDirs(env = process.env) {
   return dirs;
 }
 
-// one binary per source version, OS and architecture
+/**
+ * One binary per source version, OS and architecture.
+ * @param {Buffer} source
+ * @returns {string}
+ */
 function binaryName(source) {
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   return `native-spawner-${hash}-${process.platform}-${process.arch}`;
@@ -30,6 +40,9 @@ function binaryName(source) {
 /**
  * Where the runtime looks for a built spawner, in order, without building one (for `rhapsody
  * doctor`): `$RHAPSODY_NATIVE_SPAWNER` (a prebuilt binary), then the cache folders.
+ * @param {string} [sourcePath]
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {string[]}
  */
 export function nativeSpawnerCandidates(sourcePath = BESIDE, env = process.env) {
   const list = env.RHAPSODY_NATIVE_SPAWNER ? [env.RHAPSODY_NATIVE_SPAWNER] : [];
@@ -42,6 +55,12 @@ export function nativeSpawnerCandidates(sourcePath = BESIDE, env = process.env) 
   return list;
 }
 
+/**
+ * @param {string} cc
+ * @param {string} out
+ * @param {string} sourcePath
+ * @returns {Promise<void>}
+ */
 function compile(cc, out, sourcePath) {
   return new Promise((resolve, reject) => {
     execFile(cc, ['-O2', '-std=gnu11', '-o', out, sourcePath], { timeout: 120_000 }, (err, _stdout, stderr) => {
@@ -52,12 +71,17 @@ function compile(cc, out, sourcePath) {
   });
 }
 
+/** @typedef {{ path: string; reason?: undefined } | { path: null; reason: string }} BuildResult */
+
+/** @type {Promise<BuildResult> | null} */
 let built = null;
 
 /**
  * The path of the native spawner binary, compiled now if this version of the source has not been
  * built yet: `{ path }`, or `{ path: null, reason }` where it cannot be (no compiler, no source,
  * no writable cache folder, a libc without posix_spawn_file_actions_addchdir_np).
+ * @param {string} [sourcePath]
+ * @returns {Promise<BuildResult>}
  */
 export function buildNativeSpawner(sourcePath = BESIDE) {
   built ??= (async () => {
@@ -94,7 +118,7 @@ export function buildNativeSpawner(sourcePath = BESIDE) {
         return { path };
       } catch (err) {
         await rm(tmp, { force: true }).catch(() => undefined);
-        lastError = err.message;
+        lastError = /** @type {Error} */ (err).message;
         if (/failed:|no C compiler/.test(lastError)) break; // another folder will not help
       }
     }
@@ -108,3 +132,8 @@ export function buildNativeSpawner(sourcePath = BESIDE) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   buildNativeSpawner().then((r) => console.log(r.path ? `rhapsody: native spawner built (${r.path})` : `rhapsody: native spawner not built (${r.reason}); the Node spawner will be used`));
 }
+
+/**
+ * The exports above against their declaration (native-build.d.mts): a mismatch fails the typecheck.
+ * @typedef {import('../implements.js').Implements<typeof import('./native-build.mjs'), { buildNativeSpawner: typeof buildNativeSpawner; nativeSpawnerCandidates: typeof nativeSpawnerCandidates }>} Checked
+ */

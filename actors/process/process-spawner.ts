@@ -3,63 +3,14 @@ import { BackendError } from '../../src/errors.js';
 import { envSnapshot, type EnvSnapshot } from './env-snapshot.js';
 import { DEFAULT_OUTPUT_CAP } from './output-cap.mjs';
 import { assetUrl } from '../assets.js';
+import type { SpawnOptions, SpawnOsError, SpawnResult, SpawnerMessage, SpawnerReply } from './spawner.mjs';
 
-export interface SpawnRequest {
-  file: string;
-  args: string[];
-  shell?: boolean | string;
-  cwd?: string;
-  /** merged over `baseEnv` */
-  env?: Record<string, string>;
-  /** the runtime's environment at submit (default: taken now) */
+export type { Overflow, SpawnOsError, SpawnResult } from './spawner.mjs';
+
+/** A process to run: what travels to the spawner (spawner.d.mts), and the environment to run it in. */
+export interface SpawnRequest extends SpawnOptions {
+  /** the runtime's environment at submit (default: taken now); `env` is merged over it */
   baseEnv?: EnvSnapshot;
-  /** ms */
-  timeout?: number;
-  stdoutFile?: string;
-  stderrFile?: string;
-  /** fed to stdin (default: stdin ignored) */
-  input?: string;
-  stdout?: 'pipe' | 'ignore';
-  /** 'stdout' merges stderr into stdout */
-  stderr?: 'pipe' | 'stdout' | 'ignore';
-  /** bytes of each captured stream held in memory (default 8 MiB) */
-  maxOutputBytes?: number;
-  /** past the cap, the whole stream goes to `<spillPrefix>.stdout` / `.stderr` (else the rest is dropped) */
-  spillPrefix?: string;
-  /** leave what is left of the process group running when the process exits (default: killed) */
-  keepProcessGroup?: boolean;
-  /** ms between SIGTERM and SIGKILL on cancel/timeout (default 1000) */
-  grace?: number;
-}
-
-/** The OS error that kept a process from starting, as plain data (rebuilt by `spawnError`). */
-export interface SpawnOsError {
-  code: string;
-  errno: number;
-  syscall: string;
-  path: string;
-  message: string;
-}
-
-export interface Overflow {
-  /** bytes the process wrote on the stream */
-  bytes: number;
-  /** where all of it is (null: past the cap it was dropped) */
-  file: string | null;
-}
-
-export interface SpawnResult {
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  /** why we killed it: 'timeout' | 'canceled' | null */
-  killed: string | null;
-  /** the process could not be started (ENOENT, EACCES, …) */
-  error: string | null;
-  osError?: SpawnOsError | null;
-  /** streams that went over the in-memory cap */
-  overflow?: { stdout?: Overflow; stderr?: Overflow } | null;
 }
 
 export type KillFn = (reason?: 'canceled' | 'timeout') => void;
@@ -114,16 +65,16 @@ export class ProcessSpawner implements Spawner {
     this.ready = new Promise<void>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code, signal) => reject(new BackendError(`spawner exited before it was ready (${signal ?? code})`)));
-      child.on('message', (msg: { ready?: boolean; id?: number; started?: number; pid?: number } & SpawnResult) => {
-        if (msg.ready) return resolve();
-        if (msg.started !== undefined) {
+      child.on('message', (msg: SpawnerReply) => {
+        if ('ready' in msg) return resolve();
+        if ('started' in msg) {
           const p = this.pending.get(msg.started);
-          if (p) p.pid = msg.pid!;
+          if (p) p.pid = msg.pid;
           return;
         }
-        const p = this.pending.get(msg.id!);
+        const p = this.pending.get(msg.id);
         if (!p) return;
-        this.pending.delete(msg.id!);
+        this.pending.delete(msg.id);
         p.resolve(msg);
       });
     });
@@ -168,9 +119,9 @@ export class ProcessSpawner implements Spawner {
     const env = baseEnv ?? envSnapshot();
     if (env.version !== this.envVersion) {
       this.envVersion = env.version;
-      this.child.send({ op: 'env', env: env.env });
+      this.child.send({ op: 'env', env: env.env } satisfies SpawnerMessage);
     }
-    this.child.send({ op: 'run', id, ...req, maxOutputBytes: req.maxOutputBytes ?? DEFAULT_OUTPUT_CAP });
+    this.child.send({ op: 'run', id, ...req, maxOutputBytes: req.maxOutputBytes ?? DEFAULT_OUTPUT_CAP } satisfies SpawnerMessage);
   }
 
   /** Starts the spawner now (rather than on the first request). */
@@ -196,7 +147,7 @@ export class ProcessSpawner implements Spawner {
 
   /** Kills a request's process group (SIGTERM, then SIGKILL after a grace period). */
   kill(id: number, reason: 'canceled' | 'timeout' = 'canceled'): void {
-    if (this.child?.connected && this.pending.has(id)) this.child.send({ op: 'kill', id, reason });
+    if (this.child?.connected && this.pending.has(id)) this.child.send({ op: 'kill', id, reason } satisfies SpawnerMessage);
   }
 
   get pid(): number | undefined {

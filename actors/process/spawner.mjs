@@ -1,3 +1,4 @@
+// @ts-check
 // The Node spawner: a small, long-lived Node process that starts executables with execa for the host
 // (used where the native spawner is not built, or with `spawner: 'node'`).
 // fork() copies the page tables of the forking process, so spawning from a host that holds a large
@@ -9,10 +10,31 @@ import { dirname } from 'node:path';
 import { execa } from 'execa';
 import { overflowNote } from './output-cap.mjs';
 
+// The messages it takes and sends are declared in spawner.d.mts (what process-spawner.ts imports).
+/** @import { Readable } from 'node:stream' */
+/** @import { WriteStream } from 'node:fs' */
+/** @import { Overflow, SpawnerMessage, SpawnerReply, SpawnOsError } from './spawner.mjs' */
+/** @typedef {Extract<SpawnerMessage, { op: 'run' }>} RunRequest */
+/**
+ * A process this spawner started. `killed`: why we stopped it (null: we did not).
+ * @typedef {{ pid: number; killed: string | null; exited: boolean; timer: NodeJS.Timeout | null; force: NodeJS.Timeout | null; grace: number }} Entry
+ */
+/**
+ * One captured stream: `push` takes a chunk (another stream merged into this one), `done` gives the
+ * text and, past the cap, where the rest went.
+ * @typedef {{ push(c: Buffer): void; done(): Promise<{ text: string; overflow: Overflow | undefined }> }} Collector
+ */
+
 const DRAIN_MS = 100; // after the main process exited, how long a kept leftover may hold its pipes
-const running = new Map(); // id → { pid, killed, timer, force }
+/** @type {Map<number, Entry>} */
+const running = new Map();
+/** @type {Readonly<Record<string, string>>} */
 let baseEnv = {};
 
+/**
+ * @param {Entry} entry
+ * @param {NodeJS.Signals} signal
+ */
 function killGroup(entry, signal) {
   if (!entry.pid) return;
   try {
@@ -20,6 +42,10 @@ function killGroup(entry, signal) {
   } catch {}
 }
 
+/**
+ * @param {Entry} entry
+ * @param {string} reason
+ */
 function stop(entry, reason) {
   if (entry.killed || entry.exited) return;
   entry.killed = reason;
@@ -27,21 +53,30 @@ function stop(entry, reason) {
   entry.force = setTimeout(() => killGroup(entry, 'SIGKILL'), entry.grace);
 }
 
+/**
+ * The OS error that kept the process from starting, from execa's result.
+ * @param {RunRequest} req
+ * @param {import('execa').Result} r
+ * @returns {SpawnOsError}
+ */
 function osError(req, r) {
-  const c = r.cause ?? {};
+  const c = /** @type {Partial<NodeJS.ErrnoException>} */ (r.cause ?? {});
   const badCwd = /The "cwd" option is invalid/.test(r.originalMessage ?? '');
   return {
     code: String(c.code ?? r.code ?? 'UNKNOWN'),
     errno: typeof c.errno === 'number' ? c.errno : 0,
     syscall: badCwd ? 'chdir' : String(c.syscall ?? `spawn ${req.file}`),
-    path: badCwd ? req.cwd : req.file,
+    // execa reports an invalid cwd only for one that was given
+    path: badCwd ? /** @type {string} */ (req.cwd) : req.file,
     message: badCwd ? `cwd ${req.cwd} cannot be used: ${c.code ?? r.code}` : String(c.message ?? r.originalMessage ?? r.shortMessage),
   };
 }
 
+/** @param {RunRequest} req */
 async function run(req) {
   const stdout = req.stdoutFile ? { file: req.stdoutFile } : req.stdout === 'ignore' ? 'ignore' : 'pipe';
   const stderr = req.stderrFile ? { file: req.stderrFile } : req.stderr === 'ignore' ? 'ignore' : 'pipe';
+  /** @type {Entry} */
   const entry = { pid: 0, killed: null, exited: false, timer: null, force: null, grace: req.grace ?? 1000 };
   running.set(req.id, entry);
   let sub;
@@ -64,7 +99,7 @@ async function run(req) {
     });
   } catch (err) {
     running.delete(req.id);
-    return reply({ id: req.id, exitCode: null, signal: null, stdout: '', stderr: '', killed: null, error: String(err?.message ?? err) });
+    return reply({ id: req.id, exitCode: null, signal: null, stdout: '', stderr: '', killed: null, error: String(/** @type {Error | undefined} */ (err)?.message ?? err) });
   }
   entry.pid = sub.pid ?? 0;
   if (entry.pid) reply({ started: req.id, pid: entry.pid });
@@ -96,23 +131,36 @@ async function run(req) {
     stdout: o.text,
     stderr: e.text,
     killed: entry.killed,
-    error: failed ? r.originalMessage || r.shortMessage : null,
+    // execa gives a failed result a message
+    error: failed ? /** @type {string} */ (r.originalMessage || r.shortMessage) : null,
     osError: failed && entry.pid === 0 ? osError(req, r) : null,
     overflow: o.overflow || e.overflow ? { stdout: o.overflow, stderr: e.overflow } : null,
   });
 }
 
-/** Keeps the first `cap` bytes; past that, the whole stream goes to `<spillPrefix>.<name>`. */
+/**
+ * Keeps the first `cap` bytes; past that, the whole stream goes to `<spillPrefix>.<name>`.
+ * @param {Readable | null | undefined} stream
+ * @param {'stdout' | 'stderr'} name
+ * @param {number} cap
+ * @param {string | undefined} spillPrefix
+ * @param {Collector} [into] merge into this one instead
+ * @returns {Collector}
+ */
 function collect(stream, name, cap, spillPrefix, into) {
   if (into) {
     stream?.on('data', (c) => into.push(c));
     return { push: () => undefined, done: async () => ({ text: '', overflow: undefined }) };
   }
+  /** @type {Buffer[]} */
   const chunks = [];
   let held = 0;
   let total = 0;
+  /** @type {WriteStream | null} */
   let spill = null;
+  /** @type {string | null} */
   let file = null;
+  /** @param {Buffer} c */
   const push = (c) => {
     total += c.length;
     if (!spill && held + c.length > cap && spillPrefix && file === null) {
@@ -141,7 +189,7 @@ function collect(stream, name, cap, spillPrefix, into) {
   return {
     push,
     done: async () => {
-      if (spill) await new Promise((resolve) => spill.end(resolve));
+      if (spill) await new Promise((resolve) => /** @type {WriteStream} */ (spill).end(resolve));
       const text = chunks.length ? Buffer.concat(chunks).toString('utf8') : '';
       if (total <= cap) return { text, overflow: undefined };
       const where = spill ? file : null;
@@ -150,11 +198,18 @@ function collect(stream, name, cap, spillPrefix, into) {
   };
 }
 
+/**
+ * `process.send`, called as a method; process-spawner.ts forks this file with an IPC channel, so it exists.
+ * @typedef {(msg: SpawnerReply) => boolean} Send
+ */
+
+/** @param {SpawnerReply} msg */
 function reply(msg) {
-  if (process.connected) process.send(msg);
+  if (process.connected) /** @type {Send} */ (process.send)(msg);
 }
 
-process.on('message', (msg) => {
+process.on('message', (message) => {
+  const msg = /** @type {SpawnerMessage} */ (message);
   if (msg.op === 'run') void run(msg);
   else if (msg.op === 'env') baseEnv = msg.env;
   else if (msg.op === 'kill') {
@@ -176,4 +231,4 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
     process.exit(0);
   });
 }
-process.send({ ready: true });
+/** @type {Send} */ (process.send)({ ready: true });

@@ -1,12 +1,20 @@
+// @ts-check
 // Writes telemetry checkpoint lines off the main thread. A batch arrives as columns (typed arrays,
 // one newline-joined string of uids, tables of line heads and tails); task lines are assembled
-// here, so the session's hot path only stores a few numbers per event.
+// here, so the session's hot path only stores a few numbers per event. The messages are declared in
+// checkpoint-worker.d.mts (what checkpoint-writer.ts imports).
 import { openSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const fd = openSync(workerData.path, 'a');
+/** @import { MessagePort } from 'node:worker_threads' */
+/** @import { CheckpointAck, CheckpointBatch, CheckpointWorkerData } from './checkpoint-worker.mjs' */
+
+// started by checkpoint-writer.ts as a Worker, so there is a parent port
+const port = /** @type {MessagePort} */ (parentPort);
+const fd = openSync(/** @type {CheckpointWorkerData} */ (workerData).path, 'a');
 let failed = false;
 
+/** @param {CheckpointBatch} batch */
 function write(batch) {
   const { n, codes, times, backends, uidText, raws, extraAt, extras, heads, tails } = batch;
   const uids = uidText.split('\n');
@@ -31,15 +39,15 @@ function write(batch) {
   if (chunk) writeSync(fd, chunk);
 }
 
-parentPort.on('message', (msg) => {
+port.on('message', (/** @type {CheckpointBatch} */ msg) => {
   if (!failed) {
     try {
       write(msg);
     } catch (err) {
       failed = true;
-      parentPort.postMessage({ seq: msg.seq, error: err.message });
+      port.postMessage(/** @satisfies {CheckpointAck} */ ({ seq: msg.seq, error: /** @type {Error} */ (err).message }));
       return;
     }
   }
-  parentPort.postMessage({ seq: msg.seq });
+  port.postMessage(/** @satisfies {CheckpointAck} */ ({ seq: msg.seq }));
 });

@@ -2,6 +2,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { assetUrl } from '../assets.js';
+import type { CheckpointAck, CheckpointBatch, CheckpointWorkerData } from './checkpoint-worker.mjs';
 
 const BATCH = 16_384;
 
@@ -50,8 +51,8 @@ export class CheckpointWriter {
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     await (await open(this.path, 'w')).close();
-    const worker = new Worker(assetUrl('telemetry/checkpoint-worker.mjs'), { workerData: { path: this.path } });
-    worker.on('message', (m: { seq?: number; error?: string }) => {
+    const worker = new Worker(assetUrl('telemetry/checkpoint-worker.mjs'), { workerData: { path: this.path } satisfies CheckpointWorkerData });
+    worker.on('message', (m: CheckpointAck) => {
       if (m.error && !this.failed) {
         this.failed = new Error(m.error);
         this.onError(this.failed);
@@ -103,7 +104,7 @@ export class CheckpointWriter {
   private post(): void {
     if (!this.worker || this.failed || this.n === 0) return;
     this.worker.ref(); // until this batch is written
-    const batch = {
+    const batch: CheckpointBatch = {
       n: this.n,
       codes: this.codes,
       times: this.times,

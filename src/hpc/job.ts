@@ -1,9 +1,9 @@
-import type { ErrorData, FunctionWire } from '../../actors/codec/wire-codec.mjs';
+import type { ErrorData } from '../../actors/codec/wire-codec.mjs';
+import type { RankFunction } from '../../actors/hpc/rank-runner.mjs';
 import type { ProcessTemplate } from './process-template.js';
 
-/** A function shipped to a rank process. */
-/** `wire`: the function with its captured values (see actors/codec/wire-codec.mjs). */
-export type RankFunction = { source: string; wire?: FunctionWire } | { module: string; export?: string };
+/** A function shipped to a rank process (declared with the rank runner's protocol). */
+export type { RankFunction };
 
 export type RankCommand = { kind: 'executable'; file: string; args: string[] } | { kind: 'function'; fn: RankFunction; args: unknown[] };
 
