@@ -1,3 +1,4 @@
+import type { RetryPolicy } from '../../machines/task-guards.js';
 import type { TaskStateName } from '../../machines/task.machine.js';
 import type { LocalTaskOptions, TaskFunction } from '../task-types.js';
 
@@ -90,6 +91,8 @@ export interface TaskHandle<S extends TaskSpec = TaskSpec> {
   readonly state: TaskStateName;
   /** 1 for the first run; counts runs */
   readonly attempt: number;
+  /** the task's retry policy, or null (a backend that retries on its own leaves retries to this) */
+  readonly retries: RetryPolicy | null;
   /** true once the task is canceled or its backend shuts down */
   readonly aborted: boolean;
   /**
