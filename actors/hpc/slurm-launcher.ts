@@ -77,8 +77,9 @@ export class SlurmLauncher implements Launcher {
     this.watch();
     const done = running.done.then((results) => {
       this.running.delete(entry);
+      // a rank stopped by the watchdog is lost even if it then exited 0 (its shell outlived the signal)
       return results.map((r) =>
-        entry.lost && r.exitCode !== 0
+        entry.lost && (r.exitCode !== 0 || r.killed)
           ? { ...r, killed: null, error: { name: 'BackendError', message: 'SLURM: the controller stopped answering (scontrol ping); the step was stopped' }, infrastructure: true }
           : slurmFailure(r),
       );

@@ -4,9 +4,9 @@
 // ends FAILED with a BackendError cause. A rank that exits non-zero on its own is not retried.
 // The node is put back (RESUME) in `finally` if SLURM has not returned it to service by itself.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, ComputeTask, HpcExecutionBackend, Session, TaskExecutionError, type TaskEvent } from '../../src/index.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
@@ -45,14 +45,14 @@ function restore(node: string): void {
 }
 
 /** Appends to `marker` on each run; the first run sleeps long enough to be caught by the node going down. */
-function onNode(name: string, retries?: number) {
+function onNode(name: string, retries?: number, delay = 500) {
   const marker = join(dir, name);
   const script = `echo run >> ${marker}; if [ "$(wc -l < ${marker})" -lt 2 ]; then sleep 84; fi; echo ok`;
   const task = new ComputeTask({
     executable: '/bin/sh',
     arguments: ['-c', script],
     taskBackendSpecificKwargs: { processTemplate: { policy: { hostName: NODE } } },
-    ...(retries === undefined ? {} : { retries: { max: retries, delay: 500 } }),
+    ...(retries === undefined ? {} : { retries: { max: retries, delay } }),
   });
   return { marker, task };
 }
@@ -87,6 +87,37 @@ describe.sequential('HPC on SLURM: infrastructure failures', () => {
     expect([again.task.state, again.task.attempts, again.task.stdout]).toEqual(['DONE', 2, 'ok\n']);
     expect(runs(again.marker)).toBe(2);
     expect(events.filter((e) => e.task.uid === again.task.uid && e.state === 'DONE')).toHaveLength(1);
+  }, 120_000);
+
+  it('the controller stops answering mid-run (the watchdog): the steps are stopped, the task runs again under retries', async () => {
+    const hpc = await HpcExecutionBackend.create({ launcher: 'slurm' });
+    await using s = new Session({ backends: [hpc] });
+    const again = onNode('ctld-retried', 1, 1500);
+    const once = onNode('ctld-once');
+    const tasks = [again.task, once.task];
+    await s.submitTasks(tasks);
+    await waitFor(() => runs(again.marker) === 1 && runs(once.marker) === 1, 'both steps to run');
+    // without stopping the shared controller: this process's `scontrol ping` (the watchdog's) goes
+    // to a port nobody listens on, so for this backend the controller stops answering; the running
+    // sruns keep talking to the real one and cancel their steps when stopped
+    const good = process.env.SLURM_CONF!;
+    const badDir = mkdtempSync(join(tmpdir(), 'rh-slurm-badconf-'));
+    const conf = readFileSync(good, 'utf8').replace(/^SlurmctldPort=.*$/m, 'SlurmctldPort=1');
+    writeFileSync(join(badDir, 'slurm.conf'), conf);
+    copyFileSync(join(dirname(good), 'gres.conf'), join(badDir, 'gres.conf'));
+    process.env.SLURM_CONF = join(badDir, 'slurm.conf');
+    try {
+      await waitFor(() => once.task.state === 'FAILED', 'the watchdog to give up');
+    } finally {
+      process.env.SLURM_CONF = good;
+      rmSync(badDir, { recursive: true, force: true });
+    }
+    await s.waitTasks(tasks, { timeout: 60_000 });
+    expect([once.task.state, once.task.attempts]).toEqual(['FAILED', 1]);
+    expect((once.task.exception as Error & { cause?: unknown }).cause).toBeInstanceOf(BackendError);
+    expect(once.task.exception!.message).toMatch(/controller stopped answering/);
+    expect([again.task.state, again.task.attempts, again.task.stdout]).toEqual(['DONE', 2, 'ok\n']);
+    expect(runs(again.marker)).toBe(2);
   }, 120_000);
 
   it('a rank that exits non-zero on its own is the task failure: not retried by the default policy', async () => {
