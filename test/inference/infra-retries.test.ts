@@ -73,6 +73,11 @@ describe('inference: infrastructure failures and the two retry charts', () => {
     await s.submitTasks([plain]);
     await expect(plain).rejects.toBeInstanceOf(BackendError);
     expect([plain.attempts, srv.requests()]).toEqual([1, 3 + 4]);
+    // retries: 0 is no policy: the request chart keeps its own retries
+    const none = new AITask({ prompt: 'x', model: 'm', retries: 0 });
+    await s.submitTasks([none]);
+    await expect(none).rejects.toBeInstanceOf(BackendError);
+    expect([none.attempts, srv.requests()]).toEqual([1, 3 + 4 + 4]);
     await srv.close();
   });
 

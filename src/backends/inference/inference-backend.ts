@@ -116,14 +116,14 @@ export abstract class InferenceBackend extends Backend {
 
   /**
    * One request actor per task (queued → sending → done | failed | canceled, with retries). A task
-   * with its own `retries` gets one attempt per run: what the request chart would retry (refused or
+   * with its own `retries` (max > 0) gets one attempt per run: what the request chart would retry (refused or
    * lost connection, 429, 5xx) is then an infrastructure failure for the task's policy, so a
    * failure is retried by one chart, never by both.
    */
   protected run(task: AITask): void {
     const actor = createActor(this.requestLogic, {
       id: `request:${task.uid}`,
-      input: { uid: task.uid, maxAttempts: task.retries ? 1 : this.inference.maxAttempts, backoffMs: this.inference.backoffMs },
+      input: { uid: task.uid, maxAttempts: task.retries?.max ? 1 : this.inference.maxAttempts, backoffMs: this.inference.backoffMs },
       inspect: this._inspectHub.active ? this._inspectHub.inspect : undefined,
     });
     const entry: Entry = { task, actor };
