@@ -1,15 +1,16 @@
 // Infrastructure failures on the real SLURM cluster (test/engines/slurm-up.sh): a node set DOWN under
-// a running step kills the step ("srun: error: Node failure on n2", srun itself exits 0); that is the
-// node's failure, not the task's: a task with `retries` runs again and ends DONE once, one without
-// ends FAILED with a BackendError cause. A rank that exits non-zero on its own is not retried.
-// The node is put back (RESUME) in `finally` if SLURM has not returned it to service by itself.
+// a running step kills the step ("srun: error: Node failure on n2", srun itself exits 0), the
+// controller stops answering (the watchdog), the spawner that started the sruns dies. None is the
+// task's fault: a task with `retries` runs again and ends DONE once, one without ends FAILED with a
+// BackendError cause. A rank that exits non-zero on its own is not retried. The node is put back
+// (RESUME) in `finally` if SLURM has not returned it to service by itself.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, ComputeTask, HpcExecutionBackend, Session, TaskExecutionError, type TaskEvent } from '../../src/index.js';
-import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
+import { expectNoProcessesLeft, markProcesses, processesWithMark } from '../helpers.js';
 
 const SLURM_DIR = process.env.RHAPSODY_SLURM_DIR ?? '/tmp/rhapsody-slurm';
 const NODE = 'n2';
@@ -118,6 +119,27 @@ describe.sequential('HPC on SLURM: infrastructure failures', () => {
     expect(once.task.exception!.message).toMatch(/controller stopped answering/);
     expect([again.task.state, again.task.attempts, again.task.stdout]).toEqual(['DONE', 2, 'ok\n']);
     expect(runs(again.marker)).toBe(2);
+  }, 120_000);
+
+  it('the spawner SIGKILLed with sruns in flight: their jobs end with them; retried under retries, no step left', async () => {
+    const hpc = await HpcExecutionBackend.create({ launcher: 'slurm', spawner: 'native' });
+    await using s = new Session({ backends: [hpc] });
+    const again = onNode('spawner-retried', 1);
+    const once = onNode('spawner-once');
+    const tasks = [again.task, once.task];
+    await s.submitTasks(tasks);
+    await waitFor(() => runs(again.marker) === 1 && runs(once.marker) === 1, 'both steps to run');
+    const spawners = processesWithMark(mark).filter((p) => /native-spawner-/.test(p.cmd));
+    expect(spawners).toHaveLength(1);
+    process.kill(spawners[0]!.pid, 'SIGKILL');
+    await s.waitTasks(tasks, { timeout: 60_000 });
+    expect([once.task.state, once.task.attempts]).toEqual(['FAILED', 1]);
+    expect((once.task.exception as Error & { cause?: unknown }).cause).toBeInstanceOf(BackendError);
+    expect(once.task.exception!.message).toMatch(/spawner exited \(SIGKILL\)/);
+    expect([again.task.state, again.task.attempts, again.task.stdout]).toEqual(['DONE', 2, 'ok\n']);
+    expect(runs(again.marker)).toBe(2);
+    // the killed sruns' jobs ended with them: nothing of this process is left in SLURM
+    await waitFor(() => !execFileSync('squeue', ['-h', '-o', '%j'], { encoding: 'utf8' }).includes(`rhapsody-${process.pid}-`), 'the jobs to end');
   }, 120_000);
 
   it('a rank that exits non-zero on its own is the task failure: not retried by the default policy', async () => {
