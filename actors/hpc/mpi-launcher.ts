@@ -58,14 +58,36 @@ export class MpiLauncher implements Launcher {
           for (const [k, v] of Object.entries(env)) args.push('-x', `${k}=${v}`);
           args.push('/bin/sh', '-c', '"$@"; c=$?; echo $c > "$RHAPSODY_EXIT_FILE"; exit $c', 'rhapsody-rank', file, ...rankArgs);
         }
-        const r: SpawnResult = await this.spawner.run(
-          { file: 'mpirun', args, env: MPI_ENV, input: job.ranks[0]?.command.kind === 'executable' ? job.ranks[0].template.stdin : undefined, timeout: timeout || undefined },
-          (k) => {
-            kill = k;
-            for (const spec of job.ranks) observer?.started(spec);
-            if (stopped) k(stopped);
-          },
-        );
+        let r: SpawnResult;
+        try {
+          r = await this.spawner.run(
+            { file: 'mpirun', args, env: MPI_ENV, input: job.ranks[0]?.command.kind === 'executable' ? job.ranks[0].template.stdin : undefined, timeout: timeout || undefined },
+            (k) => {
+              kill = k;
+              for (const spec of job.ranks) observer?.started(spec);
+              if (stopped) k(stopped);
+            },
+          );
+        } catch (err) {
+          // the spawner failed itself (died with mpirun in flight): every rank is lost with it
+          await killRanksOf(dir);
+          return job.ranks.map((spec) => {
+            const lost: RankResult = {
+              rank: spec.rank,
+              hostname: spec.node,
+              exitCode: null,
+              signal: null,
+              stdout: '',
+              stderr: '',
+              killed: stopped,
+              error: { name: 'BackendError', message: (err as Error).message },
+              infrastructure: true,
+            };
+            if (!kill) observer?.started(spec);
+            observer?.exited(spec, lost);
+            return lost;
+          });
+        }
         const killed = r.killed === 'timeout' ? 'timeout' : stopped;
         // orted starts ranks in their own process groups: if mpirun was stopped before it cleaned
         // up, sweep what is left of this job (its ranks carry the job's directory in their env)

@@ -91,6 +91,8 @@ export function runRankGroup(job: JobSpec, spawner: SpawnerPool, wrap: (spec: Ra
           stderr: '',
           error: { name: 'BackendError', message: (err as Error).message },
           killed: why[i],
+          // the spawner rejects only when it failed itself (see ConcurrentExecutionBackend)
+          infrastructure: true,
         };
         if (!kills[i]) observer?.started(spec);
         observer?.exited(spec, failed);

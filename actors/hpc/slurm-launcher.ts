@@ -77,9 +77,10 @@ export class SlurmLauncher implements Launcher {
     this.watch();
     const done = running.done.then((results) => {
       this.running.delete(entry);
+      // a rank stopped by the watchdog is lost even if it then exited 0 (its shell outlived the signal)
       return results.map((r) =>
-        entry.lost && r.exitCode !== 0
-          ? { ...r, killed: null, error: { name: 'BackendError', message: 'SLURM: the controller stopped answering (scontrol ping); the step was stopped' } }
+        entry.lost && (r.exitCode !== 0 || r.killed)
+          ? { ...r, killed: null, error: { name: 'BackendError', message: 'SLURM: the controller stopped answering (scontrol ping); the step was stopped' }, infrastructure: true }
           : slurmFailure(r),
       );
     });
@@ -92,16 +93,33 @@ export class SlurmLauncher implements Launcher {
   }
 }
 
+/** srun's report of a step killed because its node failed ("srun: error: Node failure on n2"). */
+const NODE_FAILURE = 'srun: error: Node failure';
+
 /** srun's own complaints about the task ("task 0: Exited with exit code 9") are not SLURM failures. */
 const TASK_REPORT = /^srun: error: \S+: tasks? [\d,-]+: (Exited with exit code|Killed|Terminated|Segmentation|Aborted)/;
 
 /**
- * A rank whose srun failed for SLURM's reasons (controller unreachable, step not created, node
- * gone) carries a BackendError, so the task fails with a BackendError cause rather than an exit code.
+ * What SLURM says when the request itself is wrong (bad `launcherArgs`, more than the partition or
+ * a node can ever give): another attempt would be refused the same way, so it is not infrastructure.
  */
-function slurmFailure(r: RankResult): RankResult {
-  if (r.exitCode === 0 || r.error || r.killed) return r;
-  const problems = r.stderr.split('\n').filter((l) => (l.startsWith('srun: error:') || l.startsWith('srun: fatal:')) && !TASK_REPORT.test(l));
+const REQUEST_REFUSED = /invalid|unrecognized|not recognized|Requested node configuration is not available|More processors requested than permitted|exceeds? .*limit|Access denied|permission denied/i;
+
+/**
+ * A rank whose srun failed for SLURM's reasons (controller unreachable, step not created, node
+ * down or failed) carries a BackendError, so the task fails with a BackendError cause rather than an
+ * exit code. Those are infrastructure failures (retried under `retries`), unless SLURM refused the
+ * request itself; a rank that exits non-zero on its own ("task 0: Exited with exit code 9") is the
+ * task's failure. Exported for its unit test.
+ */
+export function slurmFailure(r: RankResult): RankResult {
+  if (r.error || r.killed) return r;
+  // srun exits 0 when the controller killed the step because its node failed (set DOWN, lost)
+  if (r.exitCode === 0 && !r.stderr.includes(NODE_FAILURE)) return r;
+  let problems = r.stderr.split('\n').filter((l) => (l.startsWith('srun: error:') || l.startsWith('srun: fatal:')) && !TASK_REPORT.test(l));
+  if (r.exitCode === 0) problems = problems.filter((l) => l.startsWith(NODE_FAILURE));
   if (problems.length === 0) return r;
-  return { ...r, error: { name: 'BackendError', message: `SLURM: ${problems[0]!.replace(/^srun: (error|fatal): /, '')}` } };
+  const message = `SLURM: ${problems[0]!.replace(/^srun: (error|fatal): /, '')}`;
+  const infrastructure = !problems.some((l) => REQUEST_REFUSED.test(l));
+  return { ...r, exitCode: r.exitCode === 0 ? null : r.exitCode, error: { name: 'BackendError', message }, infrastructure };
 }

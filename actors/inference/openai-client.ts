@@ -49,7 +49,21 @@ export async function postJson(url: string, body: unknown, options: PostOptions)
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw inferenceError(`${where}: cannot connect (${redactKey(String(cause?.code ?? cause?.message ?? (err as Error).message), options.apiKey)})`, options.backend, true, null, err);
   }
-  const text = await readCapped(res, options.maxResponseBytes ?? 8 * 1024 * 1024, where, options.backend);
+  let text: string;
+  try {
+    text = await readCapped(res, options.maxResponseBytes ?? 8 * 1024 * 1024, where, options.backend);
+  } catch (err) {
+    if (options.signal?.aborted || (err as { retryable?: unknown }).retryable !== undefined) throw err;
+    // the server went away mid-response (closed, reset): as retryable as a refused connection
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw inferenceError(
+      `${where}: connection lost while reading the response (${redactKey(String(cause?.code ?? cause?.message ?? (err as Error).message), options.apiKey)})`,
+      options.backend,
+      true,
+      res.status,
+      err,
+    );
+  }
   if (!res.ok) {
     const retryable = res.status === 429 || res.status >= 500;
     // a server may echo the key back (a 401 quoting the header): never let it into an error

@@ -41,6 +41,8 @@ export interface RankResult {
   error?: ErrorData;
   /** why the launcher stopped it: 'canceled' | 'timeout' | 'peer-failed' */
   killed?: string | null;
+  /** it failed for the launcher's reasons (spawner lost, SLURM controller or node), not its own */
+  infrastructure?: boolean;
 }
 
 /** The environment every rank gets. */

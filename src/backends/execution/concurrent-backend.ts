@@ -174,7 +174,10 @@ export class ConcurrentExecutionBackend extends Backend {
         (kill) => h.onAbort(() => kill('canceled')),
       );
     } catch (err) {
-      return { status: 'failed', error: new TaskExecutionError(`Task ${h.uid}: ${(err as Error).message}`, { taskUid: h.uid }, { cause: err }) };
+      // the spawner resolves with how the process ended; it rejects only when it failed itself
+      // (died with the process in flight, or could not be started): infrastructure, not the task
+      if (h.aborted) return { status: 'canceled' };
+      return { status: 'failed', error: new TaskExecutionError(`Task ${h.uid}: ${(err as Error).message}`, { taskUid: h.uid }, { cause: err }), infrastructure: true };
     }
     const stdout = stdoutFile ?? result.stdout;
     const stderr = stderrFile ?? result.stderr;

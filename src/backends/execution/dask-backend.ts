@@ -49,7 +49,7 @@ function toOutcome(e: DaskOutcome): Outcome {
     case 'COMPLETE':
       return { status: 'done', returnValue: e.returnValue, exitCode: e.exitCode, stdout: e.stdout, stderr: e.stderr };
     case 'FAIL':
-      return { status: 'failed', error: e.error as Error, exitCode: e.exitCode, stdout: e.stdout, stderr: e.stderr };
+      return { status: 'failed', error: e.error as Error, exitCode: e.exitCode, stdout: e.stdout, stderr: e.stderr, infrastructure: e.infrastructure };
     case 'TIMEOUT':
       return { status: 'failed', error: e.error as Error, timedOut: true };
     default:
@@ -225,7 +225,7 @@ export class DaskExecutionBackend extends Backend {
   /** Runs one task on Dask and says how it ended; cancel = abort the signal. Never rejects. */
   async runTask(task: ComputeTask, signal: AbortSignal): Promise<DaskOutcome> {
     if (signal.aborted) return { type: 'CANCEL' };
-    if (!this.client) return { type: 'FAIL', error: new BackendError(`Task ${task.uid}: backend ${this.name} has no Dask client`, this.name) };
+    if (!this.client) return { type: 'FAIL', error: new BackendError(`Task ${task.uid}: backend ${this.name} has no Dask client`, this.name), infrastructure: true };
     let job: DaskJob;
     try {
       job = this.jobOf(task);
@@ -263,9 +263,11 @@ export class DaskExecutionBackend extends Backend {
       const e = d.error;
       if (d.category === 'canceled') return { type: 'CANCEL' };
       if (d.category === 'resource') return { type: 'FAIL', error: new ResourceError(`Task ${uid}: ${e.message}`, uid) };
-      if (d.category === 'backend') return { type: 'FAIL', error: new BackendError(`Task ${uid}: ${e.message}`, this.name) };
+      // infrastructure: the client process, the scheduler or a result lost (category 'backend'), or
+      // the workers that ran it died more often than the scheduler's allowed-failures (KilledWorker)
+      if (d.category === 'backend') return { type: 'FAIL', error: new BackendError(`Task ${uid}: ${e.message}`, this.name), infrastructure: true };
       if (e.type === 'KilledWorker') {
-        return { type: 'FAIL', error: new TaskExecutionError(`Task ${uid}: its Dask workers kept dying (${e.type}: ${e.message})`, { taskUid: uid }) };
+        return { type: 'FAIL', error: new TaskExecutionError(`Task ${uid}: its Dask workers kept dying (${e.type}: ${e.message})`, { taskUid: uid }), infrastructure: true };
       }
       if (d.category === 'task' && task.executable === undefined && pythonRefOf(task.function) !== null) {
         const ref = pythonRefOf(task.function);
@@ -279,7 +281,7 @@ export class DaskExecutionBackend extends Backend {
     // how the process ended, as every backend that runs processes says it
     const end = { exitCode: proc.rc, signal: proc.signal, stderr: String(proc.stderr ?? ''), killed: proc.killed };
     if (proc.killed === 'timeout') return { type: 'TIMEOUT', error: processFailure(uid, end, { timeoutMs: task.taskBackendSpecificKwargs.timeout }) };
-    if (proc.killed === 'canceled') return { type: 'FAIL', error: new BackendError(`Task ${uid}: Dask released the task while it ran`, this.name) };
+    if (proc.killed === 'canceled') return { type: 'FAIL', error: new BackendError(`Task ${uid}: Dask released the task while it ran`, this.name), infrastructure: true };
     if (d.kind === 'js') {
       const r = d.data.result as { ok: boolean; value?: unknown; error?: { type: string; message: string; traceback: string } } | undefined;
       if (r?.ok) return { type: 'COMPLETE', returnValue: r.value, stdout: stdoutOf(r.value) };

@@ -231,7 +231,8 @@ export class HpcExecutionBackend extends Backend {
     } else {
       error = processFailure(h.uid, { ...firstBad, error: firstBad.error?.message ?? null }, { label: where, program: commandName(h.spec) });
     }
-    return { status: 'failed', error, exitCode, stdout, stderr, ranks };
+    // a BackendError rank (spawner lost, SLURM controller or node) is infrastructure; a rank's own exit is not
+    return { status: 'failed', error, exitCode, stdout, stderr, ranks, infrastructure: firstBad.infrastructure === true };
   }
 }
 

@@ -1,5 +1,5 @@
 import { createActor, fromPromise, type Actor, type SnapshotFrom } from 'xstate';
-import { inferenceRequestMachine } from '../../../machines/inference-request.machine.js';
+import { inferenceRequestMachine, isRetryable } from '../../../machines/inference-request.machine.js';
 import { BackendError, RhapsodyError } from '../../errors.js';
 import type { AITaskSpec, TaskHandle, TaskSpec } from '../../run/task-handle.js';
 import { Backend } from '../backend.js';
@@ -114,11 +114,16 @@ export abstract class InferenceBackend extends Backend {
     this.active--;
   }
 
-  /** One request actor per task (queued → sending → done | failed | canceled, with retries). */
+  /**
+   * One request actor per task (queued → sending → done | failed | canceled, with retries). A task
+   * with its own `retries` (max > 0) gets one attempt per run: what the request chart would retry (refused or
+   * lost connection, 429, 5xx) is then an infrastructure failure for the task's policy, so a
+   * failure is retried by one chart, never by both.
+   */
   protected run(task: AITask): void {
     const actor = createActor(this.requestLogic, {
       id: `request:${task.uid}`,
-      input: { uid: task.uid, maxAttempts: this.inference.maxAttempts, backoffMs: this.inference.backoffMs },
+      input: { uid: task.uid, maxAttempts: task.retries?.max ? 1 : this.inference.maxAttempts, backoffMs: this.inference.backoffMs },
       inspect: this._inspectHub.active ? this._inspectHub.inspect : undefined,
     });
     const entry: Entry = { task, actor };
@@ -137,7 +142,7 @@ export abstract class InferenceBackend extends Backend {
     this.entries.delete(task.uid);
     if (s.value === 'done') task.complete({ response: s.context.response });
     else if (s.value === 'canceled') task.canceled();
-    else task.fail(this.asBackendError(task, s.context.error));
+    else task.fail(this.asBackendError(task, s.context.error), { infrastructure: isRetryable(s.context.error) });
   }
 
   private asBackendError(task: AITask, error: unknown): Error {
