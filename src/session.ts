@@ -171,7 +171,8 @@ export class Session implements TaskDriver, AsyncDisposable {
       if (task.retries !== null && this.retryTimers === null) this.runs.listen((this.retryTimers = new RetryTimers(this.runs)));
       if (this.graphStats === null && (task.retries !== null || deps[i]!.length > 0)) this.runs.listen((this.graphStats = new GraphStatistics(this.runs.stats.graph)));
       if (deps[i]!.length > 0) {
-        run.dependencyUids = deps[i]!.map((d) => d.uid);
+        // the edges, for telemetry only (nothing kept per edge without it)
+        if (this.telemetry !== null) run.dependencyUids = deps[i]!.map((d) => d.uid);
         const status = this.graph.add(task, deps[i]!);
         this.runs.send(run, { type: 'SUBMIT', backend: backend.name, dependencies: status !== 'ready' });
         if (status instanceof DependencyError) this.runs.send(run, { type: 'DEPENDENCY_FAILED', error: status, dependencyUid: status.dependencyUid });

@@ -4,8 +4,10 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputeTask, ConcurrentExecutionBackend, Session } from '../../src/index.js';
@@ -17,10 +19,12 @@ const EDGES = ['gate>a', 'gate>b', 'a>join', 'b>join', 'bad>d1', 'd1>d2', 'gate>
 const mark = markProcesses();
 let run: RunModel;
 let page: string;
+let checkpoint: string;
 
 beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'rh-report-graph-'));
   const checkpointPath = join(dir, 'run.jsonl');
+  checkpoint = checkpointPath;
   const session = new Session({
     uid: 'report-graph',
     backends: [await ConcurrentExecutionBackend.create({ name: 'threads', executor: 'threads', maxWorkers: 2 }), await ConcurrentExecutionBackend.create({ name: 'inline', executor: 'inline' })],
@@ -70,6 +74,12 @@ describe('report of a task graph with retries', () => {
     expect(run.tasks.filter((t) => t.dependencyUid !== null).map((t) => `${t.uid}<${t.dependencyUid}`)).toEqual(['d1<bad', 'd2<d1']);
     expect(run.tasks.find((t) => t.uid === 'd2')!.attempts).toEqual([]);
   });
+
+  it('the CLI says how many edges it read', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const { stdout } = await promisify(execFile)('npx', ['tsx', 'src/cli.ts', 'report', checkpoint, '-o', join(dirname(checkpoint), 'cli.html')], { cwd: root });
+    expect(stdout).toContain(`cli.html: 8 tasks, ${EDGES.length} edges`);
+  }, 60_000);
 
   it('draws every edge, marks dependency failures and shows each attempt, in headless Chromium', async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
