@@ -24,7 +24,7 @@ export { processFailure, stdoutOf } from './run/outcome.js';
 export type { ProcessEnd, FailureLabel } from './run/outcome.js';
 export { ConcurrentExecutionBackend } from './backends/execution/concurrent-backend.js';
 export type { ConcurrentExecutionBackendOptions, Executor } from './backends/execution/concurrent-backend.js';
-export type { SessionStatistics } from './internal/statistics.js';
+export type { SessionStatistics, GraphCounts } from './internal/statistics.js';
 export type { InspectOption } from './internal/inspect-hub.js';
 export { TaskState, taskMachine, backendMachine, sessionMachine, waitMachine, processGroupMachine, rankMachine, inferenceRequestMachine, modelServiceMachine } from '../machines/index.js';
 export type { TaskStateName, BackendStateName, SessionStateName, WaitMode } from '../machines/index.js';

@@ -19,6 +19,7 @@ import type { TaskEvent, TaskResult, TaskSnapshot } from './task-types.js';
 import { TelemetryManager, type TelemetryOptions } from './telemetry/telemetry-manager.js';
 import { UID_PATTERN } from './task-schemas.js';
 import { resolveFutures } from './graph/futures.js';
+import { GraphStatistics } from './graph/graph-statistics.js';
 import { runOfRejection, SettledResult } from './run/task-result.js';
 import { SessionGraph } from './graph/session-graph.js';
 import { validateBatch } from './graph/validate-batch.js';
@@ -90,6 +91,8 @@ export class Session implements TaskDriver, AsyncDisposable {
   private readonly graph: SessionGraph;
   /** the chart's retry delays, run once some task has `retries` */
   private retryTimers: RetryTimers | null = null;
+  /** getStatistics().graph, kept once some task has dependencies or retries */
+  private graphStats: GraphStatistics | null = null;
 
   constructor(options: SessionOptions = {}) {
     checkSessionOptions(options);
@@ -176,7 +179,10 @@ export class Session implements TaskDriver, AsyncDisposable {
       bindRun(task, run, this);
       futures[i] = run.future;
       if (task.retries !== null && this.retryTimers === null) this.runs.listen((this.retryTimers = new RetryTimers(this.runs)));
+      if (this.graphStats === null && (task.retries !== null || deps[i]!.length > 0)) this.runs.listen((this.graphStats = new GraphStatistics(this.runs.stats.graph)));
       if (deps[i]!.length > 0) {
+        // the edges, for telemetry only (nothing kept per edge without it)
+        if (this.telemetry !== null) run.dependencyUids = deps[i]!.map((d) => d.uid);
         const status = this.graph.add(task, deps[i]!);
         this.runs.send(run, { type: 'SUBMIT', backend: backend.name, dependencies: status !== 'ready' });
         if (status instanceof DependencyError) this.runs.send(run, { type: 'DEPENDENCY_FAILED', error: status, dependencyUid: status.dependencyUid });

@@ -15,7 +15,7 @@ export const reportCommand: Command = {
     const run = parseRun(await readFile(input, 'utf8'));
     const out = strOption(values, 'output') ?? `${input.replace(/\.jsonl?$/, '')}.html`;
     await writeFile(out, renderReport(run));
-    console.log(`${out}: ${run.tasks.length} tasks${run.badLines ? `, ${run.badLines} unreadable line(s) skipped` : ''}`);
+    console.log(`${out}: ${run.tasks.length} tasks${run.edges.length ? `, ${run.edges.length} edges` : ''}${run.badLines ? `, ${run.badLines} unreadable line(s) skipped` : ''}`);
     return 0;
   },
 };

@@ -5,6 +5,19 @@ export interface SessionStatistics {
   counts: Record<TaskStateName, number>;
   /** Average latencies in ms: total = submitted→terminal, queue = submitted→running, execution = running→terminal. */
   summary: { avgTotal: number | null; avgQueue: number | null; avgExecution: number | null };
+  /** The task graph and retries (docs/task-graph.md); all 0 in a session without either. */
+  graph: GraphCounts;
+}
+
+export interface GraphCounts {
+  /** tasks in SUBMITTED waiting for their dependencies now */
+  waiting: number;
+  /** tasks in QUEUED waiting their retry delay now */
+  retrying: number;
+  /** retries so far (attempts that failed and were run again, or are waiting to be) */
+  retries: number;
+  /** tasks that ended FAILED with a DependencyError (never ran) */
+  dependencyFailures: number;
 }
 
 /** Running sums only: nothing is kept per task. */
@@ -18,6 +31,8 @@ export class RunningStatistics {
     FAILED: 0,
     CANCELED: 0,
   };
+  /** kept by the graph's listener (src/graph/graph-statistics.ts), registered once a task has dependencies or retries */
+  readonly graph: GraphCounts = { waiting: 0, retrying: 0, retries: 0, dependencyFailures: 0 };
   private ended = 0;
   private started = 0;
   private sumTotal = 0;
@@ -53,6 +68,7 @@ export class RunningStatistics {
         avgQueue: avg(this.sumQueue, this.started),
         avgExecution: avg(this.sumExecution, this.started),
       },
+      graph: { ...this.graph },
     };
   }
 }

@@ -1,19 +1,10 @@
 import type { RunModel, ReportTask } from './report-model.js';
+import { attemptsSection } from './report-attempts.js';
+import { COLORS, esc, ms } from './report-common.js';
+import { graphSection } from './report-graph.js';
 
-const COLORS: Record<string, string> = {
-  DONE: '#2e9e5b',
-  FAILED: '#d64545',
-  CANCELED: '#9a9a9a',
-  RUNNING: '#3b7dd8',
-  QUEUED: '#e0a030',
-  SUBMITTED: '#e0c060',
-  NEW: '#cccccc',
-};
 /** Most task bars drawn; the rest are counted, not drawn (the page must stay usable). */
 const MAX_BARS = 20_000;
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
 
 /** Packs intervals into as few lanes as possible (greedy, by start). */
 function lanes(tasks: ReportTask[], from: (t: ReportTask) => number, to: (t: ReportTask) => number): Map<ReportTask, number> {
@@ -28,13 +19,56 @@ function lanes(tasks: ReportTask[], from: (t: ReportTask) => number, to: (t: Rep
   return lane;
 }
 
+/**
+ * One task's row: pale while queued (and between attempts), violet while it waited for its
+ * dependencies, one solid bar per attempt (`data-attempt`): orange for an attempt that was retried,
+ * the final state's colour for the last. A task that never ran gets a mark at its end.
+ */
+function taskBars(t: ReportTask, ly: number, rowH: number, x: (t: number) => number, s: number, e: number): string {
+  const h = rowH - 3;
+  const lastStart = t.attempts.at(-1)?.started ?? e;
+  const waitEnd = t.waited ? Math.min(t.queued ?? t.attempts[0]?.started ?? e, e) : s;
+  const rect = (a: number, b: number, fill: string, extra = '') => `<rect x="${x(a).toFixed(1)}" y="${ly}" width="${Math.max(1, x(b) - x(a)).toFixed(1)}" height="${h}" fill="${fill}"${extra}`;
+  let out = `${rect(s, lastStart, COLORS.QUEUED!, ' opacity="0.35"')}/>`;
+  if (waitEnd > s) out += `${rect(s, waitEnd, COLORS.WAITING!, ' opacity="0.6" class="waiting"')}/>`;
+  if (t.attempts.length === 0) out += `${rect(e, e, COLORS[t.state] ?? '#888')}/>`;
+  for (const a of t.attempts) {
+    const handedBack = a.outcome === 'retried' || a.outcome === 'requeued';
+    const color = handedBack ? COLORS.RETRIED! : (COLORS[t.state] ?? '#888');
+    const what = `attempt ${a.n} · ${a.outcome ?? 'running'}${a.error ? ` · ${a.error}` : ''}${a.delayMs !== null ? ` · next after ${ms(a.delayMs)}` : ''}`;
+    out += `${rect(a.started, a.ended ?? e, color, ` data-attempt="${a.n}"`)}><title>${esc(`${t.uid} · ${what}`)}</title></rect>`;
+  }
+  const st = t.started ?? e;
+  const title = [
+    `${t.uid} · ${t.state} · ${t.backend}${t.node ? ` · ${t.node}` : ''}`,
+    t.waited ? `waited for dependencies ${ms(waitEnd - s)}` : null,
+    `queue ${ms(st - s)} · run ${t.started ? ms(e - st) : '—'}`,
+    t.attempts.length > 1 ? `${t.attempts.length} attempts` : null,
+    t.exitCode !== null ? `exit ${t.exitCode}` : null,
+    t.dependencyUid ? `dependency ${t.dependencyUid} failed` : null,
+    t.error,
+  ].filter(Boolean);
+  return `<g data-task="${esc(t.uid)}" data-state="${t.state}"${t.attempts.length > 1 ? ` data-attempts="${t.attempts.length}"` : ''}><title>${esc(title.join(' · '))}</title>${out}</g>`;
+}
+
+/** The window the tasks occupy (the session may have been open long before and after). */
+function taskWindow(run: RunModel): [number, number] {
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  for (const t of run.tasks) {
+    for (const v of [t.submitted ?? t.started, t.ended]) {
+      if (v === null) continue;
+      if (v < t0) t0 = v;
+      if (v > t1) t1 = v;
+    }
+  }
+  return Number.isFinite(t0) ? [t0, t1] : [run.start, run.end];
+}
+
 function timeline(run: RunModel): string {
   const width = 1100;
   const label = 220;
-  // the window the tasks occupy (the session may have been open long before and after)
-  const times = run.tasks.flatMap((t) => [t.submitted ?? t.started, t.ended]).filter((v): v is number => v !== null);
-  const t0 = times.length ? Math.min(...times) : run.start;
-  const t1 = times.length ? Math.max(...times) : run.end;
+  const [t0, t1] = taskWindow(run);
   const span = Math.max(t1 - t0, 1);
   const x = (t: number) => label + ((t - t0) / span) * (width - label - 10);
   const groups = new Map<string, ReportTask[]>();
@@ -51,18 +85,7 @@ function timeline(run: RunModel): string {
     const packed = lanes(tasks, from, to);
     const nLanes = Math.max(1, ...packed.values()) + 1;
     parts.push(`<text x="4" y="${y + 11}" class="group">${esc(key)} (${tasks.length})</text>`);
-    for (const t of tasks) {
-      const ly = y + packed.get(t)! * rowH;
-      const s = from(t);
-      const st = t.started ?? to(t);
-      const e = to(t);
-      const title = `${t.uid} · ${t.state} · ${t.backend}${t.node ? ` · ${t.node}` : ''} · queue ${ms(st - s)} · run ${t.started ? ms(e - st) : '—'}${t.exitCode !== null ? ` · exit ${t.exitCode}` : ''}${t.error ? ` · ${t.error}` : ''}`;
-      parts.push(
-        `<g data-task="${esc(t.uid)}" data-state="${t.state}"><title>${esc(title)}</title>` +
-          `<rect x="${x(s).toFixed(1)}" y="${ly}" width="${Math.max(0.5, x(st) - x(s)).toFixed(1)}" height="${rowH - 3}" fill="${COLORS.QUEUED}" opacity="0.35"/>` +
-          `<rect x="${x(st).toFixed(1)}" y="${ly}" width="${Math.max(1, x(e) - x(st)).toFixed(1)}" height="${rowH - 3}" fill="${COLORS[t.state] ?? '#888'}"/></g>`,
-      );
-    }
+    for (const t of tasks) parts.push(taskBars(t, y + packed.get(t)! * rowH, rowH, x, from(t), to(t)));
     y += nLanes * rowH + 10;
   }
   const axis = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(t0 + f * span)}" y="14" class="axis" text-anchor="${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}">${ms(f * span)}</text>`).join('');
@@ -130,6 +153,15 @@ export function renderReport(run: RunModel): string {
   const tot = run.tasks.filter((t) => t.submitted !== null && t.ended !== null).map((t) => t.ended! - t.submitted!);
   const gpuIds = [...new Set(run.samples.flatMap((s) => (s.gpus ?? []).map((g) => g.index)))];
   const palette = ['#8e44ad', '#16a085', '#c0392b', '#2c3e50', '#d35400', '#27ae60', '#2980b9', '#f39c12'];
+  const waited = run.tasks.filter((t) => t.waited).length;
+  const retried = run.tasks.filter((t) => t.attempts.length > 1);
+  const retries = retried.reduce((n, t) => n + t.attempts.length - 1, 0);
+  const byDependency = run.tasks.filter((t) => t.dependencyUid !== null).length;
+  const graphCounts =
+    run.edges.length || retried.length
+      ? `<p id="graph-counts">${run.edges.length} edges · ${waited} tasks waited for dependencies · ${byDependency} failed by a dependency · ${retries} retries over ${retried.length} tasks</p>`
+      : '';
+  const [t0] = taskWindow(run);
   const warn = [
     run.badLines ? `${run.badLines} unreadable line(s) skipped (truncated checkpoint?)` : '',
     run.ended ? '' : 'the run has no session.ended event: it crashed or is still running; showing what was recorded',
@@ -140,14 +172,18 @@ export function renderReport(run: RunModel): string {
 body{font:13px/1.4 system-ui,sans-serif;margin:20px;color:#222}h1{font-size:18px}h2{font-size:15px;margin-top:24px}
 .group{font-size:11px;font-weight:600}.axis{font-size:10px;fill:#555}.note{color:#a05a00}
 table{border-collapse:collapse}td{padding:2px 8px}.dot{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}
-.bar{height:10px}figure{display:inline-block;margin:0 16px 16px 0;vertical-align:top}figcaption{font-weight:600;margin-bottom:4px}
+.bar{height:10px}th{text-align:left;padding:2px 8px}.graph{overflow:auto;max-height:640px;border:1px solid #ddd}
+#graph text{font-size:11px;fill:#222}.edge{fill:none;stroke:#777;stroke-width:1.2}.edge.failed{stroke:#d64545;stroke-dasharray:5 3}figure{display:inline-block;margin:0 16px 16px 0;vertical-align:top}figcaption{font-weight:600;margin-bottom:4px}
 </style></head><body>
 <h1>rhapsody run ${esc(run.session ?? '(unknown session)')}</h1>
 <p id="meta">${run.tasks.length} tasks · ${ms(run.end - run.start)} · ${new Date(run.start).toISOString()}</p>
 ${warn.map((w) => `<p class="note">${esc(w)}</p>`).join('')}
 <h2>States</h2><table id="states">${stateRows}</table>
-<h2>Timeline</h2><p class="axis">one row per concurrently running task, grouped by backend / node / GPU; pale = queued, solid = running</p>
+${graphCounts}
+${graphSection(run)}
+<h2>Timeline</h2><p class="axis">one row per concurrently running task, grouped by backend / node / GPU; pale = queued, violet = waiting for dependencies, solid = running (one bar per attempt; orange = an attempt that was retried)</p>
 ${timeline(run)}
+${attemptsSection(run, t0)}
 <h2>Latency</h2>${histogram('queue (submitted → running)', queue)}${histogram('execution (running → end)', exec)}${histogram('total (submitted → end)', tot)}
 <h2>Resources</h2>
 ${linePlot('CPU', run, [{ name: 'host CPU %', color: '#c0392b', value: (s) => s.cpuPercent }], '%')}

@@ -45,6 +45,8 @@ export class TaskRun implements TaskHandle {
   pendingReason: PendingReason = null;
   /** the task's retry policy (the chart's guards read it) */
   retries: RetryPolicy | null = null;
+  /** uids of the task's dependencies, set at submit when it has any and telemetry is on (it records the edges) */
+  dependencyUids: readonly string[] | null = null;
   /** performance.now() at submit / start / end (0 = not yet) */
   submittedAt = 0;
   startedAt = 0;

@@ -1,4 +1,5 @@
 import { SpanStatusCode, type Counter, type Histogram, type Meter, type Tracer } from '@opentelemetry/api';
+import { DependencyError } from '../errors.js';
 import type { TaskRun } from '../run/task-run.js';
 import type { ResourceReading } from './telemetry-events.js';
 
@@ -17,7 +18,8 @@ export interface MetricReaderLike {
 const epoch = (perfMs: number) => performance.timeOrigin + perfMs;
 
 /**
- * OpenTelemetry for a session: one span per task (uid, backend, state, exit code), task counters by
+ * OpenTelemetry for a session: one span per task (uid, backend, state, exit code; attempts,
+ * dependencies and the failed dependency for a graph), task counters by
  * state, latency histograms (queue, execution, total) and resource gauges. Providers are built from
  * `@opentelemetry/sdk-trace-base` / `sdk-metrics` only when processors / readers are given.
  */
@@ -94,6 +96,9 @@ export class OtelBridge {
           'rhapsody.task.uid': task.uid,
           ...attrs,
           ...(task.exitCode !== null ? { 'rhapsody.task.exit_code': task.exitCode } : {}),
+          ...(task.retries !== null || task.attempt > 1 ? { 'rhapsody.task.attempts': task.attempt } : {}),
+          ...(task.dependencyUids !== null ? { 'rhapsody.task.dependencies': [...task.dependencyUids] } : {}),
+          ...(task.exception instanceof DependencyError ? { 'rhapsody.task.dependency_uid': task.exception.dependencyUid } : {}),
         },
       });
       if (task.startedAt > 0) span.addEvent('started', epoch(task.startedAt));

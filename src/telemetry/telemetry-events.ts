@@ -6,7 +6,16 @@ interface Base {
   session: string;
 }
 
-export type TaskLifecycleEventType = 'task.created' | 'task.submitted' | 'task.queued' | 'task.started' | 'task.completed' | 'task.failed' | 'task.canceled';
+export type TaskLifecycleEventType =
+  | 'task.created'
+  | 'task.submitted'
+  | 'task.queued'
+  | 'task.started'
+  | 'task.completed'
+  | 'task.failed'
+  | 'task.canceled'
+  /** an attempt failed and the task waits its retry delay in QUEUED (in place of task.queued) */
+  | 'task.retrying';
 
 export interface TaskTelemetryEvent extends Base {
   type: TaskLifecycleEventType;
@@ -18,6 +27,19 @@ export interface TaskTelemetryEvent extends Base {
   /** where it ran, when a backend knows (HPC: node, GPU ids) */
   node?: string;
   gpus?: number[];
+  /** task.submitted of a task with dependencies: their uids (each an edge dependency → this task) */
+  dependencies?: string[];
+  /** why the task does not move on: 'dependencies' on task.submitted while it waits, 'retry' on task.retrying */
+  pendingReason?: 'dependencies' | 'retry';
+  /**
+   * The attempt (1, 2, …) the event belongs to, on task.started, task.retrying and the terminal events
+   * of a task with `retries`; absent: attempt 1 (or none, for a task that never ran).
+   */
+  attempt?: number;
+  /** task.retrying: ms before the next attempt may start (the chart's retry delay) */
+  delayMs?: number;
+  /** task.failed with a DependencyError: the direct dependency that failed or was canceled */
+  dependencyUid?: string;
 }
 
 export interface SessionTelemetryEvent extends Base {

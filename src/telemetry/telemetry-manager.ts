@@ -8,6 +8,7 @@ import type { TaskRun } from '../run/task-run.js';
 import { LatencyHistogram, type HistogramSnapshot } from './latency-histogram.js';
 import { OtelBridge, type MetricReaderLike, type SpanProcessorLike } from './otel-bridge.js';
 import { EVENT_FOR_STATE, type ResourceSample, type TelemetryEvent } from './telemetry-events.js';
+import { graphFields } from './graph-fields.js';
 
 export interface TelemetryOptions {
   /** ms between resource samples; 0 turns sampling off. Default 1000. */
@@ -34,8 +35,13 @@ export interface TaskSpan {
   state: TaskStateName;
   exitCode: number | null;
   submitted: number;
+  /** the last attempt's start */
   started: number | null;
   ended: number;
+  /** runs it took (0: it never ran, e.g. a dependency failed; more than 1: it was retried) */
+  attempts: number;
+  /** uids of its dependencies (none: empty) */
+  dependencies: readonly string[];
 }
 
 export interface TelemetrySummary {
@@ -61,8 +67,9 @@ export interface TelemetryHost {
   counts(): Record<TaskStateName, number>;
 }
 
+const NO_DEPENDENCIES: readonly string[] = Object.freeze([]);
 const epoch = (perfMs: number) => Math.round((performance.timeOrigin + perfMs) * 1000) / 1000;
-const TYPE_JSON: Record<string, string> = Object.fromEntries(Object.values(EVENT_FOR_STATE).map((t) => [t, JSON.stringify(t)]));
+const TYPE_JSON: Record<string, string> = Object.fromEntries([...Object.values(EVENT_FOR_STATE), 'task.retrying'].map((t) => [t, JSON.stringify(t)]));
 
 /**
  * Session telemetry: typed lifecycle events (`events$`), a JSONL checkpoint of every event,
@@ -176,7 +183,9 @@ export class TelemetryManager {
     const observed = this.subject.observed;
     if (observed || this.checkpoint) {
       const t = Date.now();
-      const type = EVENT_FOR_STATE[state];
+      // a task with dependencies or retries says more (its edges, why it waits, its attempt)
+      const graph = task.dependencyUids !== null || task.retries !== null ? graphFields(task, state) : null;
+      const type = graph === null ? EVENT_FOR_STATE[state] : graph.type;
       if (observed) {
         this.subject.next({
           type,
@@ -185,6 +194,7 @@ export class TelemetryManager {
           uid: task.uid,
           backend: task.backend,
           ...(terminal ? { exitCode: task.exitCode, ...(task.exception ? { error: task.exception.message } : {}) } : {}),
+          ...graph?.fields,
         });
       }
       if (this.checkpoint) {
@@ -193,8 +203,9 @@ export class TelemetryManager {
         const backend = task.backend;
         let tail = this.tails.get(backend);
         if (tail === undefined) this.tails.set(backend, (tail = this.checkpoint.defineTail(`,"backend":${JSON.stringify(backend)}}`)));
-        const extra = terminal ? `,"exitCode":${task.exitCode ?? null}${task.exception ? `,"error":${JSON.stringify(task.exception.message)}` : ''}}` : undefined;
-        this.checkpoint.appendTask(this.heads[type]!, t, task.uid, tail, extra);
+        let members = terminal ? `,"exitCode":${task.exitCode ?? null}${task.exception ? `,"error":${JSON.stringify(task.exception.message)}` : ''}` : '';
+        if (graph !== null) members += graph.json;
+        this.checkpoint.appendTask(this.heads[type]!, t, task.uid, tail, members === '' ? undefined : `${members}}`);
       }
     }
     if (terminal) this.taskEnded(task);
@@ -214,6 +225,8 @@ export class TelemetryManager {
       submitted: epoch(task.submittedAt),
       started: task.startedAt > 0 ? epoch(task.startedAt) : null,
       ended: epoch(task.endedAt),
+      attempts: task.attempt,
+      dependencies: task.dependencyUids ?? NO_DEPENDENCIES,
     };
     if (this.spans.length < this.maxSpans) this.spans.push(span);
     else {
