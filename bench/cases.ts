@@ -479,6 +479,13 @@ switch (name) {
   case 'graph':
     out({ case: name, ...(await import('./graph.js')).graphBench() });
     break;
+  case 'graph-inline':
+  case 'graph-threads':
+    out({ case: name, ...(await (await import('./graph-session.js')).graphSessionBench(name === 'graph-inline' ? 'inline' : 'threads')) });
+    break;
+  case 'graph-values':
+    out({ case: name, ...(await (await import('./graph-values.js')).graphValuesBench()) });
+    break;
   default:
     throw new Error(`unknown case ${name}`);
 }

@@ -85,6 +85,9 @@ const CASES = [
   'llm-embedded',
   'llm-http',
   'graph',
+  'graph-inline',
+  'graph-threads',
+  'graph-values',
 ];
 for (let round = 0; round < runs; round++) {
   for (const c of CASES) {
@@ -251,6 +254,36 @@ const rows = [
     target: '≤ 0.7×',
     met: v('seq-threads') <= 0.7 * v('py-seq-asyncio'),
   },
+  ...(['inline', 'threads'] as const).flatMap((e) => {
+    const g = r[`graph-${e}`];
+    if (!g) return [];
+    return [
+      {
+        benchmark: `task graph, 10k tasks / ${f(g.edges!)} edges in one batch, ${e}: µs per edge`,
+        rhapsody: f(g.value!, 1),
+        floor: `${f(g.plainUs!, 1)} µs a plain task (10k, same process); graph wall ${f(g.graphMs!)} ms; fan-out/fan-in alone ${f(g.fanEdgeUs!, 1)} µs/edge`,
+        ratio: f(g.value! / g.plainUs!, 3),
+        target: '≤ 1 plain task per edge',
+        met: g.value! <= g.plainUs!,
+      },
+      {
+        benchmark: `task graph, 1,000-long chain, ${e}: µs per link`,
+        rhapsody: f(g.chainLinkUs!, 1),
+        floor: `${f(g.seqUs!, 1)} µs (submit + await one plain task at a time, same process)`,
+        ratio: f(g.chainLinkUs! / g.seqUs!, 3),
+        target: '≤ 1× sequential await',
+        met: g.chainLinkUs! <= g.seqUs!,
+      },
+      {
+        benchmark: `task graph heap after GC, ${e}: settled, caller dropped the tasks (MiB)`,
+        rhapsody: f(g.heapDroppedMiB!, 2),
+        floor: `before ${f(g.heapBeforeMiB!, 1)} MiB; +${f(g.heapHeldMiB!, 1)} held after submit, +${f(g.heapSettledMiB!, 1)} settled with the tasks held`,
+        ratio: '',
+        target: '< 1 MiB (nothing kept)',
+        met: g.heapDroppedMiB! < 1,
+      },
+    ];
+  }),
   { benchmark: 'sequential trivial function, processes / inline, p50 µs', rhapsody: `${f(v('seq-processes'), 1)} / ${f(v('seq-inline'), 1)}`, floor: '', ratio: '', target: '', met: true },
   {
     benchmark: 'Python thread pool (reference)',
@@ -290,6 +323,28 @@ if (r.graph) {
   const plain = Number.isFinite(v('inline')) ? `; a plain task end to end ${f(1e6 / v('inline'), 1)} µs inline` : '';
   console.log(
     `task graph: ${f(g.tasks!)} tasks, ${f(g.edges!)} edges (1,000-long chain, 8,998-wide fan-out/fan-in): tracker ${f(g.value!, 3)} µs/edge (add + settle DONE), failure propagation ${f(g.failUsPerEdge!, 3)} µs/edge, extraction ${f(g.extractUsPerEdge!, 3)} µs/edge, batch validation (extraction + cycle check) ${f(g.validateUsPerEdge!, 3)} µs/edge${plain}; heap after GC ${f(g.heapHeldKiB!, 0)} KiB held (${f(g.bytesPerEdge!, 0)} B/edge), ${f(g.heapAfterSettledKiB!, 0)} KiB after it settled`,
+  );
+}
+if (r['graph-values']) {
+  const g = r['graph-values'];
+  const k = (kind: string, size: string, what: string) => g[`${kind}.${size}.${what}`] ?? NaN;
+  console.log('value passed between two tasks on threads (ms, median): chain = producer → consumer; producer = made on a worker, returned; consumer = the value made on the host, sent to a worker');
+  console.table(
+    ['f64', 'objects'].flatMap((kind) =>
+      ['1KiB', '1MiB', '16MiB'].map((size) => ({
+        value: `${kind === 'f64' ? 'Float64Array' : '{id, v}[]'} ${size}`,
+        chain: f(k(kind, size, 'chain'), 2),
+        producer: f(k(kind, size, 'producer'), 2),
+        consumer: f(k(kind, size, 'consumer'), 2),
+        'raw to worker': f(k(kind, size, 'rawTo'), 2),
+        'raw from worker': f(k(kind, size, 'rawFrom'), 2),
+        structuredClone: f(k(kind, size, 'clone'), 2),
+        'JSON.stringify': f(k(kind, size, 'json'), 2),
+        'v8.serialize': f(k(kind, size, 'ser'), 2),
+        'v8.deserialize': f(k(kind, size, 'deser'), 2),
+        'stdout MiB': f(k(kind, size, 'stdoutMiB'), 1),
+      })),
+    ),
   );
 }
 if (r.memory) {

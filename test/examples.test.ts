@@ -69,6 +69,16 @@ describe('examples', () => {
     expect(out).toContain('AI Summary: The quick robot ran a simulation and wrote short summary of all results for every team member\n');
   }, 130_000);
 
+  it('10-pipeline: simulation → parse → AI summary in one batch, a fan-out/fan-in, a dependency failure; nothing left in the temp dir', async () => {
+    const { out, left } = await runInTmp('examples/10-pipeline.ts');
+    expect(left).toEqual([]);
+    // the simulation's stdout parsed on a thread; the summary (the tiny model's fixed sentence) follows
+    expect(out).toContain('parsed energies: -1.25 -1.5625 -1.9531 -2.4414\n');
+    expect(out).toMatch(/AI summary: \S.*\n/);
+    expect(out).toContain('fan-out/fan-in: sum of squares 1..8 = 204 (8 workers DONE)\n');
+    expect(out).toContain('dependent of a failed task: FAILED, DependencyError: Task orphan: dependency broken failed\n');
+  }, 130_000);
+
   it('07-multi-service: two managed services routed by name, and a ComputeTask calling one', async () => {
     const out = await run('examples/07-multi-service.ts');
     expect(out).toMatch(/summarizer at http:\/\/127\.0\.0\.1:\d+\/v1, classifier at http:\/\/127\.0\.0\.1:\d+\/v1/);
