@@ -284,14 +284,19 @@ export class WorkerPool {
       if (room <= 0) continue;
       const batch: ComputeTask[] = [];
       while (batch.length < room && this.head < this.queue.length) {
-        const t = this.queue[this.head++]!;
+        const t = this.queue[this.head]!;
+        // the queue must not keep a taken task (and its result) reachable after it ends
+        this.queue[this.head++] = undefined as unknown as ComputeTask;
         if (t.state === 'QUEUED') batch.push(t);
       }
       if (batch.length) this.dispatch(slot, batch);
       pending = this.queue.length - this.head;
       if (pending === 0) break;
     }
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }

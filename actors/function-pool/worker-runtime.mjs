@@ -33,6 +33,24 @@ export function errorData(err, fromSource) {
 }
 
 /**
+ * @param {number} id
+ * @param {unknown} value
+ * @returns {JobResult}
+ */
+function notSendable(id, value) {
+  return { id, ok: false, error: { name: 'DataCloneError', message: `the return value (${typeof value}) cannot be sent back from the worker` } };
+}
+
+/**
+ * A result as it can be posted: itself, or the failure of a value that cannot be cloned.
+ * @param {JobResult} r
+ * @returns {JobResult}
+ */
+function sendable(r) {
+  return !r.ok || cloneable(r.value) ? r : notSendable(r.id, r.value);
+}
+
+/**
  * The worker side. `post(results)` sends an array of results to the host.
  * @param {(results: JobResult[]) => void} post
  * @returns {{ submit(batch: Batch): void }}
@@ -50,7 +68,13 @@ export function createRuntime(post) {
     if (results.length === 0) return;
     const r = results;
     results = [];
-    post(r);
+    try {
+      post(r);
+    } catch {
+      // a value that cannot be cloned fails the post as a whole (nothing is sent): only then is each
+      // checked, so a cloneable result is serialised once, by the post itself, not tested first
+      post(r.map(sendable));
+    }
   }
 
   /** @param {JobResult} result */
@@ -116,8 +140,9 @@ export function createRuntime(post) {
    * @param {unknown} value
    */
   function ok(id, value) {
-    if (cloneable(value)) push({ id, ok: true, value });
-    else push({ id, ok: false, error: { name: 'DataCloneError', message: `the return value (${typeof value}) cannot be sent back from the worker` } });
+    const t = typeof value;
+    if (t === 'function' || t === 'symbol') push(notSendable(id, value));
+    else push({ id, ok: true, value });
   }
 
   /**
