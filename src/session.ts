@@ -244,7 +244,7 @@ export class Session implements TaskDriver, AsyncDisposable {
     }
     const backend = this.backendList.find((b) => b.name === run.backend);
     if (!backend) return false;
-    return backend.cancelTask(task.uid);
+    return backend._cancelRun(run);
   }
 
   /** Cancels the given tasks (default: every task not yet terminal); kills what runs them. */
@@ -253,7 +253,7 @@ export class Session implements TaskDriver, AsyncDisposable {
       // those waiting for dependencies first, so that none is released while the others are canceled
       const waiting = this.graph.cancelWaiting();
       const live = [...this.runs.values()];
-      const results = await Promise.all(live.map((r) => this.backendList.find((b) => b.name === r.backend)?.cancelTask(r.uid) ?? false));
+      const results = await Promise.all(live.map((r) => this.backendList.find((b) => b.name === r.backend)?._cancelRun(r) ?? false));
       return waiting + results.filter(Boolean).length;
     }
     const results = await Promise.all([...tasks].map((t) => this.cancelTask(t)));

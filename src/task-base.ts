@@ -15,7 +15,10 @@ let autoUid = 0;
 export function uidOf(options: { uid?: unknown } | undefined): string {
   const raw = options?.uid;
   if (raw === undefined) return nextTaskUid();
-  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'string') {
+    if (raw.startsWith(AUTO_PREFIX)) autoPrefixTaken = true;
+    return raw;
+  }
   try {
     return String(raw);
   } catch {
@@ -24,6 +27,18 @@ export function uidOf(options: { uid?: unknown } | undefined): string {
 }
 
 /** Auto uids are `task.000001`, `task.000002`, … from one process-wide counter. */
+const AUTO_PREFIX = 'task.';
+// set once a uid given by the user starts like the generated ones: from then on those may collide
+let autoPrefixTaken = false;
+
+/**
+ * @internal False when the uid is a generated one that cannot collide with any other (no uid given
+ * by a user has ever looked like a generated one): submit skips the duplicate check for it.
+ */
+export function uidMayCollide(uid: string): boolean {
+  return autoPrefixTaken || !uid.startsWith(AUTO_PREFIX);
+}
+
 export function nextTaskUid(): string {
   return `task.${String(++autoUid).padStart(6, '0')}`;
 }
@@ -40,6 +55,12 @@ export interface TaskDriver {
 
 let attachRun: (task: BaseTask, run: TaskRun, driver: TaskDriver) => void;
 let readRun: (task: BaseTask) => TaskRun | null;
+let claim: (task: BaseTask, batch: object) => boolean;
+
+/** @internal Marks a task as taken by a batch being routed; false if that batch already has it. */
+export function claimForBatch(task: BaseTask, batch: object): boolean {
+  return claim(task, batch);
+}
 
 /** @internal Binds a task to its run record at submit (the session's registry calls this). */
 export function bindRun(task: BaseTask, run: TaskRun, driver: TaskDriver): void {
@@ -66,6 +87,8 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
   abstract readonly kind: 'compute' | 'ai';
   readonly uid: string;
   #run: TaskRun | null = null;
+  /** the batch routing this task (a task given twice in one batch is refused without a set of uids) */
+  #batch: object | null = null;
   #driver: TaskDriver | null = null;
   #backend: string | null;
   #canceledEarly = false;
@@ -80,6 +103,11 @@ export abstract class BaseTask implements PromiseLike<TaskResult> {
       task.#driver = driver;
     };
     readRun = (task) => task.#run;
+    claim = (task, batch) => {
+      if (task.#batch === batch) return false;
+      task.#batch = batch;
+      return true;
+    };
   }
 
   protected constructor(uid: string, backend: string | undefined, graph?: { dependsOn?: readonly PromiseLike<TaskResult>[]; retries?: RetryPolicy | null }) {

@@ -60,7 +60,8 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
   readonly name: string;
   /** @internal */ readonly _inspectHub = new InspectHub();
   /** Admitted and not terminal, by uid. */
-  private readonly runs = new Map<string, TaskRun>();
+  /** runs admitted and not yet terminal; each knows its index here (`_ownerAt`): no hashing per task */
+  private readonly runs: TaskRun[] = [];
   private readonly lanes = new Map<string, Lane>();
   /** Start every queued run that fits, in order, rather than stopping at the first that does not. */
   protected backfill = false;
@@ -88,7 +89,7 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
         },
         actions: {
           abortRuns: () => {
-            for (const run of [...this.runs.values()]) this.abortRun(run);
+            for (const run of [...this.runs]) this.abortRun(run);
           },
         },
       });
@@ -106,7 +107,7 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
 
   /** Tasks admitted and not yet terminal. */
   get inFlight(): number {
-    return this.runs.size;
+    return this.runs.length;
   }
 
   /** Backend snapshots; the current one first, completes at SHUTDOWN. */
@@ -195,7 +196,8 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
     }
     for (const run of runs) {
       run.owner = this;
-      this.runs.set(run.uid, run);
+      // a retried run comes back here and is already in the list
+      if (this.runs[run._ownerAt] !== run) run._ownerAt = this.runs.push(run) - 1;
       run.requeue(); // SUBMITTED → QUEUED
       let refusal: Error | null;
       try {
@@ -330,7 +332,15 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
 
   /** @internal The registry tells the owner of a run that it is terminal. */
   _runEnded(run: TaskRun): void {
-    if (!this.runs.delete(run.uid)) return;
+    const at = run._ownerAt;
+    if (at < 0 || this.runs[at] !== run) return;
+    // swap-remove: the last run takes the freed place
+    const last = this.runs.pop()!;
+    if (last !== run) {
+      this.runs[at] = last;
+      last._ownerAt = at;
+    }
+    run._ownerAt = -1;
     if (run._launched) {
       run._launched = false;
       this.released(run);
@@ -345,20 +355,26 @@ export abstract class Backend implements AsyncDisposable, RunOwner {
     this.loadScheduled = true;
     queueMicrotask(() => {
       this.loadScheduled = false;
-      if (this.runs.size !== this.reportedLoad) this.sendLoad();
+      if (this.runs.length !== this.reportedLoad) this.sendLoad();
     });
   }
 
   private sendLoad(): void {
     if (this.actorRef?.getSnapshot().status !== 'active') return;
-    this.reportedLoad = this.runs.size;
+    this.reportedLoad = this.runs.length;
     this.actorRef.send({ type: 'LOAD', inFlight: this.reportedLoad });
   }
 
   /** Cancels one task by uid, stopping whatever runs it. Resolves true if it was canceled. */
   async cancelTask(uid: string): Promise<boolean> {
-    const run = this.runs.get(uid);
+    const run = this.runs.find((r) => r.uid === uid);
     if (!run) return false;
+    return this._cancelRun(run);
+  }
+
+  /** @internal Cancels one of this backend's runs (the session's cancel; no lookup by uid). */
+  async _cancelRun(run: TaskRun): Promise<boolean> {
+    if (this.runs[run._ownerAt] !== run) return false;
     this.abortRun(run);
     await run.ended();
     return run.state === 'CANCELED';

@@ -1,7 +1,7 @@
 import { AITask } from '../ai-task.js';
 import type { Backend } from '../backends/backend.js';
 import { SessionError } from '../errors.js';
-import { BaseTask } from '../task-base.js';
+import { BaseTask, claimForBatch, uidMayCollide } from '../task-base.js';
 import type { TaskSpec } from './task-handle.js';
 
 /** Where each task of a batch goes, and its frozen spec. */
@@ -31,8 +31,12 @@ export function routeBatch(tasks: readonly BaseTask[], backendList: readonly Bac
     const task = tasks[i];
     if (!(task instanceof BaseTask)) throw new SessionError(`submitTasks: item ${i} is not a task`);
     if (task.state !== 'NEW') throw new SessionError(`Task ${task.uid} was already submitted (state ${task.state})`);
-    if (seen.has(task.uid) || isLive(task.uid)) throw new SessionError(`Duplicate task uid ${task.uid}`);
-    seen.add(task.uid);
+    if (!claimForBatch(task, backendOf)) throw new SessionError(`Duplicate task uid ${task.uid}`);
+    // a generated uid is unique by construction: only the others are looked up
+    if (uidMayCollide(task.uid)) {
+      if (seen.has(task.uid) || isLive(task.uid)) throw new SessionError(`Duplicate task uid ${task.uid}`);
+      seen.add(task.uid);
+    }
     const spec = task._spec();
     let backend: Backend | undefined;
     if (task.backend !== null) {

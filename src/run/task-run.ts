@@ -60,6 +60,8 @@ export class TaskRun implements TaskHandle {
   resolve: ((r: TaskResult) => void) | null = null;
   reject: ((e: Error) => void) | null = null;
   aborted = false;
+  /** @internal its place in its backend's list of runs in flight (-1: none) */
+  _ownerAt = -1;
   /** @internal the backend's run loop started it (and holds what `reserve` took) */
   _launched = false;
   private abortController: AbortController | null = null;
