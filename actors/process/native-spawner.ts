@@ -1,10 +1,10 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { BackendError } from '../../src/errors.js';
-import { envSnapshot } from './env-snapshot.js';
+import type { EnvSnapshot } from './env-snapshot.js';
 import { DEFAULT_OUTPUT_CAP, overflowNote } from './output-cap.mjs';
-import { MAX_DISPATCH, killGroup, processGone, type KillFn, type Overflow, type SpawnOsError, type SpawnRequest, type SpawnResult, type Spawner } from './process-spawner.js';
+import { SpawnerHost, type SpawnRequest } from './spawner-host.js';
+import type { Overflow, SpawnOsError, SpawnResult } from './spawner.mjs';
 
 // request flags and reply codes of the helper's protocol (see native-spawner.c)
 const F_STDIN = 1,
@@ -18,59 +18,61 @@ const KILLED = [null, 'canceled', 'timeout'] as const;
 const signalName = new Map(Object.entries(constants.signals).map(([k, v]) => [v as number, k]));
 const errnoName = new Map(Object.entries(constants.errno).map(([k, v]) => [v as number, k]));
 
-interface Pending {
-  req: SpawnRequest;
-  resolve: (r: SpawnResult) => void;
-  reject: (e: Error) => void;
-  pid: number;
-  tries: number;
-}
-
 type Helper = ChildProcessByStdio<Writable, Readable, null>;
 
 /**
  * Host side of the native spawner (`native-spawner.c`, one process for all requests): requests
- * are binary frames on its stdin, replies come on its stdout. If the helper dies, the process
- * groups it had started are killed and their requests reject with BackendError; requests it had
- * not started go to a fresh helper.
+ * are binary frames on its stdin, replies come on its stdout. The request bookkeeping (a lost
+ * helper, re-dispatch, close) is SpawnerHost's.
  */
-export class NativeSpawner implements Spawner {
-  private child: Helper | null = null;
-  private ready: Promise<void> | null = null;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private closed = false;
-  private envVersion = 0;
+export class NativeSpawner extends SpawnerHost<Helper> {
   private frames: Buffer[] = [];
   private flushing = false;
   private input: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly binary: string) {}
+  constructor(private readonly binary: string) {
+    super('native spawner');
+  }
 
-  private ensure(): Promise<void> {
-    if (this.ready) return this.ready;
+  protected launch(): Helper {
     const child = spawn(this.binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.child = child;
-    this.envVersion = 0;
     this.frames = [];
     this.input = Buffer.alloc(0);
     child.stdin.on('error', () => undefined); // EPIPE when it died: 'exit' handles that
-    this.ready = new Promise<void>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code, signal) => reject(new BackendError(`native spawner exited before it was ready (${signal ?? code})`)));
-      child.stdout.on('data', (chunk: Buffer) => {
-        if (this.child === child) this.onData(chunk, resolve);
-      });
+    return child;
+  }
+
+  protected listen(child: Helper, ready: () => void): void {
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (this.helper === child) this.onData(chunk, ready);
     });
-    this.ready.catch(() => undefined);
-    child.on('exit', (code, signal) => {
-      if (this.child !== child) return;
-      this.child = null;
-      this.ready = null;
-      this.spawnerDied(`the native spawner exited (${signal ?? `code ${code}`})`);
-    });
-    child.on('error', () => undefined);
-    return this.ready;
+  }
+
+  protected writable(): boolean {
+    return true;
+  }
+
+  protected sendEnv(_child: Helper, env: EnvSnapshot): void {
+    this.send(encodeEnv(env.entries));
+  }
+
+  protected sendRun(_child: Helper, id: number, req: SpawnRequest): void {
+    this.send(encodeRun(id, req));
+  }
+
+  /** SIGTERM to the request's process group, SIGKILL after the grace period. */
+  protected sendKill(_child: Helper, id: number, reason: 'canceled' | 'timeout'): void {
+    const b = Buffer.allocUnsafe(10);
+    b.writeUInt32LE(6, 0);
+    b[4] = 0x4b; // K
+    b.writeUInt32LE(id, 5);
+    b[9] = reason === 'timeout' ? 2 : 1;
+    this.send(b);
+  }
+
+  /** Closing its stdin makes the helper SIGKILL every running group and exit. */
+  protected endInput(child: Helper): void {
+    child.stdin.end();
   }
 
   private onData(chunk: Buffer, ready: () => void): void {
@@ -82,10 +84,8 @@ export class NativeSpawner implements Spawner {
       const op = buf[off + 4];
       const body = off + 5;
       if (op === 0x59 /* Y */) ready();
-      else if (op === 0x53 /* S */) {
-        const p = this.pending.get(buf.readUInt32LE(body));
-        if (p) p.pid = buf.readUInt32LE(body + 4);
-      } else if (op === 0x44 /* D */) this.onDone(buf, body);
+      else if (op === 0x53 /* S */) this.started(buf.readUInt32LE(body), buf.readUInt32LE(body + 4));
+      else if (op === 0x44 /* D */) this.onDone(buf, body);
       off += 4 + n;
     }
     buf = buf.subarray(off);
@@ -93,10 +93,8 @@ export class NativeSpawner implements Spawner {
   }
 
   private onDone(b: Buffer, at: number): void {
-    const id = b.readUInt32LE(at);
-    const p = this.pending.get(id);
+    const p = this.take(b.readUInt32LE(at));
     if (!p) return;
-    this.pending.delete(id);
     const code = b.readInt32LE(at + 4);
     const sig = b.readUInt32LE(at + 8);
     const killed = KILLED[b[at + 12]!] ?? null;
@@ -131,40 +129,6 @@ export class NativeSpawner implements Spawner {
     p.resolve({ exitCode: code < 0 ? null : code, signal: sig ? (signalName.get(sig) ?? `SIG${sig}`) : null, stdout, stderr, killed, error: null, overflow });
   }
 
-  /** Kills the groups the dead helper had started (failing them); re-sends the rest. */
-  private spawnerDied(why: string): void {
-    const started = [...this.pending].filter(([, p]) => p.pid > 0);
-    const err = new BackendError(`${why} with ${started.length} process(es) in flight; their process groups were killed`);
-    for (const [id, p] of started) {
-      killGroup(p.pid);
-      this.pending.delete(id);
-      p.reject(err);
-    }
-    for (const [id, p] of [...this.pending]) {
-      this.pending.delete(id);
-      if (this.closed || p.tries >= MAX_DISPATCH) p.reject(new BackendError(`${why} before the process started`));
-      else void this.dispatch(id, p);
-    }
-  }
-
-  private async dispatch(id: number, p: Pending): Promise<void> {
-    p.tries++;
-    this.pending.set(id, p);
-    try {
-      await this.ensure();
-    } catch (err) {
-      if (this.pending.delete(id)) p.reject(err as Error);
-      return;
-    }
-    if (!this.pending.has(id) || !this.child) return;
-    const env = p.req.baseEnv ?? envSnapshot();
-    if (env.version !== this.envVersion) {
-      this.envVersion = env.version;
-      this.send(encodeEnv(env.entries));
-    }
-    this.send(encodeRun(id, p.req));
-  }
-
   /** Frames written in one tick go out in one write. */
   private send(frame: Buffer): void {
     this.frames.push(frame);
@@ -174,53 +138,8 @@ export class NativeSpawner implements Spawner {
       this.flushing = false;
       const frames = this.frames;
       this.frames = [];
-      if (this.child && frames.length) this.child.stdin.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+      if (this.helper && frames.length) this.helper.stdin.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
     });
-  }
-
-  async start(): Promise<void> {
-    await this.ensure();
-  }
-
-  get load(): number {
-    return this.pending.size;
-  }
-
-  /** Runs one process; `onKillable` receives a function that kills its process group. */
-  async run(req: SpawnRequest, onKillable?: (kill: KillFn) => void): Promise<SpawnResult> {
-    if (this.closed) throw new BackendError('the process spawner is closed');
-    const id = this.nextId++;
-    onKillable?.((reason = 'canceled') => this.kill(id, reason));
-    return new Promise<SpawnResult>((resolve, reject) => {
-      void this.dispatch(id, { req, resolve, reject, pid: 0, tries: 0 });
-    });
-  }
-
-  /** SIGTERM to the request's process group, SIGKILL after the grace period. */
-  kill(id: number, reason: 'canceled' | 'timeout' = 'canceled'): void {
-    if (!this.child || !this.pending.has(id)) return;
-    const b = Buffer.allocUnsafe(10);
-    b.writeUInt32LE(6, 0);
-    b[4] = 0x4b; // K
-    b.writeUInt32LE(id, 5);
-    b[9] = reason === 'timeout' ? 2 : 1;
-    this.send(b);
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  /** Closing its stdin makes the helper SIGKILL every running group and exit. */
-  async close(): Promise<void> {
-    this.closed = true;
-    const child = this.child;
-    if (!child) return;
-    const exited = processGone(child);
-    child.stdin.end();
-    const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(t);
   }
 }
 

@@ -3,7 +3,9 @@ import { BackendError } from '../../src/errors.js';
 import { assetPath } from '../assets.js';
 import { buildNativeSpawner } from './native-build.mjs';
 import { NativeSpawner } from './native-spawner.js';
-import { ProcessSpawner, type KillFn, type SpawnRequest, type SpawnResult, type Spawner } from './process-spawner.js';
+import { ProcessSpawner } from './process-spawner.js';
+import type { KillFn, SpawnRequest, Spawner } from './spawner-host.js';
+import type { SpawnResult } from './spawner.mjs';
 
 export type SpawnerKind = 'native' | 'node';
 
