@@ -1,6 +1,5 @@
 import { TaskExecutionError } from '../../src/errors.js';
 import { toError } from '../codec/wire-codec.mjs';
-import { stdoutOf } from '../../src/run/outcome.js';
 import type { ComputeTaskSpec, TaskHandle } from '../../src/run/task-handle.js';
 import type { ModuleFunctionRef } from '../../src/task-types.js';
 import { callArguments } from './execution-sink.js';
@@ -40,7 +39,7 @@ export class InlineExecutor {
       return;
     }
     if (value === null || typeof value !== 'object' || typeof (value as PromiseLike<unknown>).then !== 'function') {
-      h.complete({ returnValue: value, stdout: stdoutOf(value) });
+      h.complete({ returnValue: value });
       return;
     }
     let abandoned = false;
@@ -62,7 +61,7 @@ export class InlineExecutor {
       (v) => {
         if (abandoned) return;
         if (timer) clearTimeout(timer);
-        h.complete({ returnValue: v, stdout: stdoutOf(v) });
+        h.complete({ returnValue: v });
       },
       (err) => {
         if (abandoned) return;

@@ -9,7 +9,6 @@ import { decodeError } from '../codec/wire-codec.mjs';
 import type { Batch, FunctionDef, Job, JobResult } from './worker-runtime.mjs';
 import { processGone } from '../process/process-spawner.js';
 import { callArguments } from './execution-sink.js';
-import { stdoutOf } from '../../src/run/outcome.js';
 import type { ComputeTaskSpec, TaskHandle } from '../../src/run/task-handle.js';
 import { assetUrl } from '../assets.js';
 
@@ -172,7 +171,7 @@ export class WorkerPool {
     if (!task) return; // killed or timed out meanwhile
     this.forget(task);
     this.crashStreak = 0;
-    if (r.ok) task.complete({ returnValue: r.value, stdout: stdoutOf(r.value) });
+    if (r.ok) task.complete({ returnValue: r.value });
     else task.fail(decodeError(r.error!));
   }
 

@@ -11,7 +11,7 @@ export class SettledResult implements TaskResult {
   uid: string;
   state: TaskStateName;
   backend: string | null;
-  stdout: string | null;
+  stdout!: string | null;
   stderr: string | null;
   exitCode: number | null;
   returnValue: unknown;
@@ -22,7 +22,9 @@ export class SettledResult implements TaskResult {
     this.uid = run.uid;
     this.state = run.state;
     this.backend = run.backend;
-    this.stdout = run.stdout;
+    // an object result's text (JSON) is made only if someone reads it
+    if (run.stdoutDeferred) Object.defineProperty(this, 'stdout', { get: () => run.stdout, enumerable: true, configurable: true });
+    else this.stdout = run.stdout;
     this.stderr = run.stderr;
     this.exitCode = run.exitCode;
     this.returnValue = run.returnValue;

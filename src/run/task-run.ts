@@ -2,6 +2,7 @@ import type { AnyActorRef } from 'xstate';
 import type { TaskMachineEvent, TaskStateName } from '../../machines/task.machine.js';
 import type { PendingReason, RetryPolicy } from '../../machines/task-guards.js';
 import type { TaskResult, TaskSnapshot } from '../task-types.js';
+import { stdoutOf } from './outcome.js';
 import { SettledResult } from './task-result.js';
 import type { FailureDetails, Outcome, RankInfo, RunResult, TaskHandle, TaskSpec } from './task-handle.js';
 
@@ -33,7 +34,6 @@ export class TaskRun implements TaskHandle {
   readonly sessionDir: string;
   state: TaskStateName = 'NEW';
   backend: string | null;
-  stdout: string | null = null;
   stderr: string | null = null;
   exitCode: number | null = null;
   returnValue: unknown = undefined;
@@ -69,6 +69,11 @@ export class TaskRun implements TaskHandle {
   private abortListener: ((run: TaskRun) => void) | null = null;
   private abortListeners: Array<(run: TaskRun) => void> | null = null;
   private endWaiters: Array<() => void> | null = null;
+  #stdout: string | null = null;
+  /** the text of an object result, made when first read (JSON of a large result can cost more than the task) */
+  #stdoutOfResult = false;
+  /** set while a function's COMPLETE without stdout applies: its stdout is the text of its result */
+  #textOfResult = false;
   readonly #driver: RunDriver;
   /** the user's task, only to build snapshots of it (backends never see it) */
   readonly #task: { toJSON(): TaskSnapshot };
@@ -84,6 +89,30 @@ export class TaskRun implements TaskHandle {
       this.resolve = resolve;
       this.reject = reject;
     });
+  }
+
+  get stdout(): string | null {
+    if (this.#stdoutOfResult) {
+      this.#stdoutOfResult = false;
+      this.#stdout = stdoutOf(this.returnValue);
+    }
+    return this.#stdout;
+  }
+
+  set stdout(value: string | null) {
+    this.#stdoutOfResult = false;
+    if (this.#textOfResult && value === null) {
+      // a primitive's text is cheap and made now; an object's waits until someone reads it
+      if (typeof this.returnValue === 'object' && this.returnValue !== null) this.#stdoutOfResult = true;
+      else this.#stdout = stdoutOf(this.returnValue);
+      return;
+    }
+    this.#stdout = value;
+  }
+
+  /** @internal true while `stdout` is the not yet made text of an object result */
+  get stdoutDeferred(): boolean {
+    return this.#stdoutOfResult;
   }
 
   /** @internal The registry that drives this run (a dependency must belong to the same session). */
@@ -165,14 +194,25 @@ export class TaskRun implements TaskHandle {
 
   complete(result: RunResult = {}): void {
     if (result.ranks !== undefined) this.ranks = result.ranks;
-    this.#driver.send(this, {
-      type: 'COMPLETE',
-      returnValue: result.returnValue,
-      response: result.response,
-      exitCode: result.exitCode,
-      stdout: result.stdout,
-      stderr: result.stderr,
-    });
+    // a function task completed without stdout: its stdout is the text form of its result (made when
+    // first read; at once while inspected, so that the chart's context holds it too)
+    let stdout = result.stdout;
+    if (stdout === undefined && this.spec.kind === 'compute' && this.spec.function !== undefined) {
+      if (this.actor) stdout = stdoutOf(result.returnValue);
+      else this.#textOfResult = true;
+    }
+    try {
+      this.#driver.send(this, {
+        type: 'COMPLETE',
+        returnValue: result.returnValue,
+        response: result.response,
+        exitCode: result.exitCode,
+        stdout,
+        stderr: result.stderr,
+      });
+    } finally {
+      this.#textOfResult = false;
+    }
   }
 
   fail(error: Error, details: FailureDetails = {}): void {
