@@ -7,5 +7,5 @@ import { createRuntime } from './worker-runtime.mjs';
 
 // started by the pool as a Worker, so there is a parent port
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
-const runtime = createRuntime((results) => port.postMessage(results));
+const runtime = createRuntime((results) => port.postMessage(results), { share: true });
 port.on('message', (/** @type {Batch} */ batch) => runtime.submit(batch));

@@ -9,6 +9,7 @@ import { decodeError } from '../codec/wire-codec.mjs';
 import type { Batch, FunctionDef, Job, JobResult } from './worker-runtime.mjs';
 import { processGone } from '../process/process-spawner.js';
 import { callArguments } from './execution-sink.js';
+import { fromShared, shareArguments } from './shared-values.js';
 import type { ComputeTaskSpec, TaskHandle } from '../../src/run/task-handle.js';
 import { assetUrl } from '../assets.js';
 
@@ -171,7 +172,7 @@ export class WorkerPool {
     if (!task) return; // killed or timed out meanwhile
     this.forget(task);
     this.crashStreak = 0;
-    if (r.ok) task.complete({ returnValue: r.value });
+    if (r.ok) task.complete({ returnValue: 'shared' in r ? fromShared(r.shared) : r.value });
     else task.fail(decodeError(r.error!));
   }
 
@@ -323,7 +324,9 @@ export class WorkerPool {
       entry.job = this.nextJob++;
       entry.slot = slot;
       slot.inFlight.set(entry.job, task);
-      jobs.push({ id: entry.job, fn: fnId, args: callArguments(task.spec) });
+      const job: Job = { id: entry.job, fn: fnId, args: callArguments(task.spec) };
+      if (this.options.mode === 'threads') shareArguments(job, task.spec);
+      jobs.push(job);
       const timeout = task.spec.taskBackendSpecificKwargs.timeout;
       if (timeout !== undefined) entry.timer = setTimeout(() => void this.onTimeout(task, timeout), timeout);
       task.start();

@@ -6,10 +6,11 @@
 // of the event loop. A lone task therefore costs one message each way. The message shapes and the
 // exports are declared in worker-runtime.d.mts (what worker-pool.ts imports); the JSDoc here is
 // checked against it.
+import { deserialize, serialize } from 'node:v8';
 import { cloneable, compile, encodeError } from '../codec/wire-codec.mjs';
 
 /** @import { ErrorData, FunctionWire } from '../codec/wire-codec.mjs' */
-/** @import { Batch, FunctionDef, Job, JobResult } from './worker-runtime.mjs' */
+/** @import { Batch, FunctionDef, Job, JobResult, SharedValue } from './worker-runtime.mjs' */
 /**
  * A defined function in this worker: compiled (`fn`), still loading from its module (`loading`),
  * or failed to compile or load (`error`).
@@ -32,6 +33,56 @@ export function errorData(err, fromSource) {
   return encodeError(err, fromSource ? { hint: CLOSURE_HINT } : {});
 }
 
+// a result this large (serialised) goes to the host as shared bytes, so that a dependent on the same
+// pool gets those bytes again instead of the host serialising the value a second time
+const SHARE_MIN = 64 * 1024;
+
+/**
+ * A large array, typed array or ArrayBuffer result serialised once into shared memory; else null.
+ * @param {unknown} value
+ * @returns {SharedArrayBuffer | null}
+ */
+function sharedBytes(value) {
+  if (typeof value !== 'object' || value === null) return null;
+  const big = ArrayBuffer.isView(value) || value instanceof ArrayBuffer ? value.byteLength >= SHARE_MIN : Array.isArray(value) && value.length >= 1024;
+  if (!big) return null;
+  /** @type {Buffer} */
+  let bytes;
+  try {
+    bytes = serialize(value);
+  } catch {
+    return null; // not serialisable: the plain post says why
+  }
+  if (bytes.length < SHARE_MIN) return null;
+  const shared = new SharedArrayBuffer(bytes.length);
+  new Uint8Array(shared).set(bytes);
+  return shared;
+}
+
+/**
+ * @param {unknown} a
+ * @returns {unknown}
+ */
+function unshare(a) {
+  const bytes = a !== null && typeof a === 'object' ? /** @type {Partial<SharedValue>} */ (a).__rhapsodySharedValue : undefined;
+  return bytes instanceof SharedArrayBuffer ? deserialize(new Uint8Array(bytes)) : a;
+}
+
+/**
+ * A job's arguments with shared values read back (top level, and the kwargs object's values).
+ * @param {Job} job
+ * @returns {unknown[]}
+ */
+function argumentsOf(job) {
+  if (!job.shared) return job.args;
+  const args = job.args.map(unshare);
+  if (job.kw) {
+    const kw = /** @type {Record<string, unknown>} */ (args[args.length - 1]);
+    args[args.length - 1] = Object.fromEntries(Object.entries(kw).map(([k, v]) => [k, unshare(v)]));
+  }
+  return args;
+}
+
 /**
  * @param {number} id
  * @param {unknown} value
@@ -47,15 +98,17 @@ function notSendable(id, value) {
  * @returns {JobResult}
  */
 function sendable(r) {
-  return !r.ok || cloneable(r.value) ? r : notSendable(r.id, r.value);
+  return !r.ok || !('value' in r) || cloneable(r.value) ? r : notSendable(r.id, r.value);
 }
 
 /**
  * The worker side. `post(results)` sends an array of results to the host.
  * @param {(results: JobResult[]) => void} post
+ * @param {{ share?: boolean }} [options] share: large results go back as shared bytes (threads only)
  * @returns {{ submit(batch: Batch): void }}
  */
-export function createRuntime(post) {
+export function createRuntime(post, options = {}) {
+  const share = options.share === true;
   /** @type {Map<number, Entry>} */
   const fns = new Map();
   /** @type {JobResult[]} */
@@ -141,8 +194,9 @@ export function createRuntime(post) {
    */
   function ok(id, value) {
     const t = typeof value;
-    if (t === 'function' || t === 'symbol') push(notSendable(id, value));
-    else push({ id, ok: true, value });
+    if (t === 'function' || t === 'symbol') return push(notSendable(id, value));
+    const shared = share && t === 'object' ? sharedBytes(value) : null;
+    push(shared ? { id, ok: true, shared } : { id, ok: true, value });
   }
 
   /**
@@ -162,7 +216,7 @@ export function createRuntime(post) {
     }
     try {
       // neither failed nor loading: compiled or loaded
-      const value = /** @type {(...args: unknown[]) => unknown} */ (entry.fn)(...job.args);
+      const value = /** @type {(...args: unknown[]) => unknown} */ (entry.fn)(...argumentsOf(job));
       if (value !== null && typeof value === 'object' && typeof (/** @type {PromiseLike<unknown>} */ (value).then) === 'function') {
         /** @type {PromiseLike<unknown>} */ (value).then(
           (v) => ok(job.id, v),
