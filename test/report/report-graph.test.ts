@@ -1,20 +1,18 @@
 // The report of a run with a task graph and a retried task, from a real session's checkpoint, checked
 // in headless Chromium: one drawn edge per dependency, laid out left to right by depth, dependency
 // failures marked, each attempt of the retried task visible in the timeline and the attempts table.
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputeTask, ConcurrentExecutionBackend, Session } from '../../src/index.js';
 import { parseRun, renderReport, type RunModel } from '../../src/report.js';
 import { expectNoProcessesLeft, markProcesses } from '../helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const EDGES = ['gate>a', 'gate>b', 'a>join', 'b>join', 'bad>d1', 'd1>d2', 'gate>flaky'];
 const mark = markProcesses();
 let run: RunModel;
@@ -82,11 +80,7 @@ describe('report of a task graph with retries', () => {
   }, 60_000);
 
   it('draws every edge, marks dependency failures and shows each attempt, in headless Chromium', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       const tab = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       await tab.goto(pathToFileURL(page).href);

@@ -1,17 +1,15 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ComputeTask, ConcurrentExecutionBackend, Session } from '../../src/index.js';
 import { parseRun, renderReport } from '../../src/report.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 let dir: string;
 let checkpoint: string;
 let uids: string[];
@@ -59,13 +57,9 @@ describe('run report', () => {
   });
 
   it('renders in headless Chromium: every task drawn, a screenshot taken', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
     const page = join(dir, 'page.html');
     await writeFile(page, renderReport(parseRun(await readFile(checkpoint, 'utf8'))));
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       const tab = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       await tab.goto(pathToFileURL(page).href);
