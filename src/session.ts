@@ -154,16 +154,13 @@ export class Session implements TaskDriver, AsyncDisposable {
   async submitTasks(tasks: readonly BaseTask[]): Promise<Promise<TaskResult>[]> {
     if (this.state !== 'OPEN') throw new SessionError(`Session ${this.uid} is ${this.state}: cannot submit tasks`);
     if (this.starting.size) await Promise.all([...this.starting]);
-    let plan = routeBatch(tasks, this.backendList, (uid) => this.runs.has(uid), this.uid);
-    // unknown dependencies, another session's, or a cycle: SessionError, nothing submitted
     const thenables: PromiseLike<unknown>[] = [];
-    let deps = validateBatch(tasks, this.runs, (t) => runOf(t)?.driver ?? null, thenables);
+    let { plan, deps } = this.checkBatch(tasks, thenables);
     if (thenables.length > 0) {
-      // futures met as dependencies: find their tasks, then route and check the batch again
+      // futures met as dependencies: find their tasks, then check the batch again
       await this.resolveFutures(thenables);
       if (this.state !== 'OPEN') throw new SessionError(`Session ${this.uid} is ${this.state}: cannot submit tasks`);
-      plan = routeBatch(tasks, this.backendList, (uid) => this.runs.has(uid), this.uid);
-      deps = validateBatch(tasks, this.runs, (t) => runOf(t)?.driver ?? null);
+      ({ plan, deps } = this.checkBatch(tasks));
     }
     this.actor.send({ type: 'SUBMIT_BATCH', size: tasks.length });
     const sessionDir = join(this.workDir, this.uid);
@@ -198,6 +195,16 @@ export class Session implements TaskDriver, AsyncDisposable {
     }
     for (const [backend, group] of groups) backend._submit(group);
     return futures;
+  }
+
+  /**
+   * Routes the batch and checks its dependencies (unknown, another session's, a cycle): a SessionError
+   * submits nothing. With `thenables`, futures not known yet are collected there to be resolved.
+   */
+  private checkBatch(tasks: readonly BaseTask[], thenables?: PromiseLike<unknown>[]) {
+    const plan = routeBatch(tasks, this.backendList, (uid) => this.runs.has(uid), this.uid);
+    const deps = validateBatch(tasks, this.runs, (t) => runOf(t)?.driver ?? null, thenables);
+    return { plan, deps };
   }
 
   /** Finds the tasks of futures met as dependencies: a live run's, or a settled one's (its result or error names its run). */

@@ -11,6 +11,15 @@ export function dependencyOf(value: unknown): BaseTask | undefined {
   return value instanceof BaseTask ? value : taskOfFuture(value);
 }
 
+/** A value in `args`, `kwargs` or `arguments`: added to `found` if it is a task or a known future (else data). */
+function collect(value: unknown, found: Set<BaseTask> | null, unknown: PromiseLike<unknown>[] | undefined): Set<BaseTask> | null {
+  if (typeof value !== 'object' || value === null) return found;
+  const dep = dependencyOf(value);
+  if (dep !== undefined) (found ??= new Set()).add(dep);
+  else if (unknown !== undefined && isThenable(value)) unknown.push(value);
+  return found;
+}
+
 /**
  * The tasks a task depends on, each once, in order: `dependsOn`, then tasks and futures at the top level
  * of `args`, as values of `kwargs`, and in an executable's `arguments`. An entry of `dependsOn` that is
@@ -31,30 +40,11 @@ export function dependenciesOf(task: BaseTask, unknown?: PromiseLike<unknown>[])
   }
   if (task instanceof ComputeTask) {
     const args = task.args;
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      if (typeof a !== 'object' || a === null) continue;
-      const dep = dependencyOf(a);
-      if (dep !== undefined) (found ??= new Set()).add(dep);
-      else if (unknown !== undefined && isThenable(a)) unknown.push(a);
-    }
+    for (let i = 0; i < args.length; i++) found = collect(args[i], found, unknown);
     const kwargs = task.kwargs;
-    if (kwargs !== undefined) {
-      for (const key in kwargs) {
-        const v = kwargs[key];
-        const dep = dependencyOf(v);
-        if (dep !== undefined) (found ??= new Set()).add(dep);
-        else if (unknown !== undefined && isThenable(v)) unknown.push(v);
-      }
-    }
+    if (kwargs !== undefined) for (const key in kwargs) found = collect(kwargs[key], found, unknown);
     const argv = task.arguments as unknown[];
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i];
-      if (typeof a !== 'object' || a === null) continue;
-      const dep = dependencyOf(a);
-      if (dep !== undefined) (found ??= new Set()).add(dep);
-      else if (unknown !== undefined && isThenable(a)) unknown.push(a);
-    }
+    for (let i = 0; i < argv.length; i++) found = collect(argv[i], found, unknown);
   } else if (!(task instanceof AITask)) {
     throw new SessionError(`Task ${task.uid}: unknown task kind`);
   }
